@@ -1,0 +1,38 @@
+"""ann_core: the course's reference implementation of a small neural-network library.
+
+One concept, one module, one lesson:
+
+=========================  =========================================  =====================
+module                     what it holds                              lessons
+=========================  =========================================  =====================
+``ann_core.layers``        neuron and dense-layer formulas            01, 04, 05
+``ann_core.activations``   sigmoid, tanh, ReLU, Leaky ReLU, softmax   02
+``ann_core.losses``        MSE, half SSE, MAE, Huber, BCE, CCE, ...   03
+``ann_core.network``       forward / backward through a stack         04, 05, 11
+``ann_core.gradcheck``     finite-difference gradients                05
+``ann_core.optimizers``    SGD, Momentum, AdaGrad, RMSprop, Adam      06-10
+``ann_core.training``      mini-batches, train step, fit loop         06, 11
+``ann_core.datasets``      XOR, two moons, spirals, 8x8 digits        06, 11
+``ann_core.examples``      the worked examples every grader checks    all
+``ann_core.checks``        the checks notebook test cells call        all
+=========================  =========================================  =====================
+
+Conventions (see ``../shared/COURSE_SPEC.md``): batches are rows, ``X`` has
+shape ``(n_samples, n_features)``; a dense layer has ``W`` of shape
+``(n_in, n_out)`` and ``b`` of shape ``(n_out,)``; ``Z = X @ W + b``.
+"""
+
+from . import activations, datasets, examples, gradcheck, layers, losses, network, optimizers, training
+
+__all__ = [
+    "activations",
+    "datasets",
+    "examples",
+    "gradcheck",
+    "layers",
+    "losses",
+    "network",
+    "optimizers",
+    "training",
+]
+__version__ = "0.1.0"

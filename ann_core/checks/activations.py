@@ -1,0 +1,139 @@
+"""Checks for lesson 02: activation functions and their derivatives (``ann_core.activations``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import activations as ref
+from . import Case, Mistake, Spec, arrays, register
+
+
+def _elementwise_cases(extreme: bool = True):
+    def cases(rng, hidden):
+        shapes = [(5,), (3, 4)] + ([(2, 3, 4), (1,)] if hidden else [])
+        out = [Case((a,), label=f"shape {a.shape}") for a in arrays(rng, shapes)]
+        out.append(Case((np.array([-2.0, -0.5, 0.0, 0.5, 2.0]),), label="around 0"))
+        if hidden and extreme:
+            out.append(Case((np.array([-800.0, -40.0, 40.0, 800.0]),), label="large |z|"))
+        return out
+
+    return cases
+
+
+def _sigmoid_naive(z):
+    return 1 / (1 + np.exp(-np.asarray(z, dtype=float)))
+
+
+register(Spec(
+    "sigmoid", ref.sigmoid, _elementwise_cases(),
+    mistakes=[
+        Mistake("the sign of the exponent: σ(z) = 1 / (1 + e^(−z)); you computed σ(−z) = 1 − σ(z).",
+                lambda z: 1 / (1 + np.exp(np.asarray(z, dtype=float)))),
+        Mistake("σ(z) = 1 / (1 + e^(−z)), not e^(−z) / (1 + e^z) or similar; check the formula.",
+                lambda z: np.exp(-np.asarray(z, dtype=float)) / (1 + np.exp(np.asarray(z, dtype=float)))),
+        Mistake("this is tanh, not the logistic sigmoid.", lambda z: np.tanh(z)),
+    ],
+))
+
+register(Spec(
+    "tanh", ref.tanh, _elementwise_cases(),
+    mistakes=[
+        Mistake("tanh(z) = (e^z − e^(−z)) / (e^z + e^(−z)); you computed sinh(z) (no denominator).",
+                lambda z: (np.exp(z) - np.exp(-np.asarray(z))) / 2),
+        Mistake("the numerator's sign: tanh has e^z − e^(−z) on top, e^z + e^(−z) below.",
+                lambda z: (np.exp(-np.asarray(z)) - np.exp(z)) / (np.exp(z) + np.exp(-np.asarray(z)))),
+        Mistake("this is the sigmoid, not tanh (tanh ranges over (−1, 1)).", ref.sigmoid),
+    ],
+))
+
+register(Spec(
+    "relu", ref.relu, _elementwise_cases(extreme=False),
+    mistakes=[
+        Mistake("ReLU is max(0, z): negatives become 0, positives pass unchanged (not |z|).", np.abs),
+        Mistake("ReLU is max(0, z); you kept the negative part instead.", lambda z: np.minimum(0, z)),
+        Mistake("this is Leaky ReLU; plain ReLU sends every negative z to exactly 0.", ref.leaky_relu),
+    ],
+))
+
+register(Spec(
+    "leaky_relu", ref.leaky_relu, _elementwise_cases(extreme=False),
+    mistakes=[
+        Mistake("the slope for z ≤ 0 is 0.01 (the course's, and PyTorch's default).",
+                lambda z: np.where(np.asarray(z) > 0, z, 0.1 * np.asarray(z))),
+        Mistake("this is plain ReLU: for z ≤ 0 Leaky ReLU returns 0.01·z, not 0.", ref.relu),
+        Mistake("max(0.01, z) is not max(0.01·z, z): multiply z by the slope.",
+                lambda z: np.maximum(0.01, z)),
+    ],
+))
+
+
+def _softmax_cases(rng, hidden):
+    shapes = [(3,), (4, 5), (2, 3)] + ([(3, 2, 4), (1, 10)] if hidden else [])
+    out = [Case((a,), label=f"shape {a.shape}") for a in arrays(rng, shapes, scale=3.0)]
+    out.append(Case((np.array([[1000.0, 1001.0, 1002.0], [-5.0, 0.0, 5.0]]),), label="large scores"))
+    return out
+
+
+def _softmax_naive(z):
+    e = np.exp(np.asarray(z, dtype=float))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+register(Spec(
+    "softmax", ref.softmax, _softmax_cases,
+    mistakes=[
+        Mistake("exp overflows for large scores (e^1000 = inf, inf/inf = nan): subtract each "
+                "row's maximum first, z − max(z), which leaves the result unchanged.", _softmax_naive),
+        Mistake("normalised along the wrong axis: each row (the last axis) must sum to 1 — "
+                "use axis=-1 with keepdims=True.",
+                lambda z: np.exp(z - np.max(z, axis=0, keepdims=True))
+                / np.exp(z - np.max(z, axis=0, keepdims=True)).sum(axis=0, keepdims=True)),
+        Mistake("divided by the sum over the whole array; each row must sum to 1 on its own "
+                "(sum over axis=-1, keepdims=True).",
+                lambda z: np.exp(z - np.max(z)) / np.exp(z - np.max(z)).sum()),
+    ],
+))
+
+register(Spec(
+    "sigmoid_grad", ref.sigmoid_grad, _elementwise_cases(),
+    mistakes=[
+        Mistake("z·(1 − z) is only right when its argument is already σ(z); here the argument "
+                "is z, so compute s = σ(z) first and return s·(1 − s).",
+                lambda z: np.asarray(z) * (1 - np.asarray(z))),
+        Mistake("σ'(z) = σ(z)(1 − σ(z)); you returned σ(z) itself.", ref.sigmoid),
+        Mistake("the sign: σ'(z) = σ(z)(1 − σ(z)) is never negative.",
+                lambda z: -ref.sigmoid(z) * (1 - ref.sigmoid(z))),
+    ],
+))
+
+register(Spec(
+    "tanh_grad", ref.tanh_grad, _elementwise_cases(),
+    mistakes=[
+        Mistake("1 − z² is only right when its argument is already tanh(z); compute "
+                "t = tanh(z) first and return 1 − t².", lambda z: 1 - np.asarray(z) ** 2),
+        Mistake("the square is missing: tanh'(z) = 1 − tanh(z)².", lambda z: 1 - np.tanh(z)),
+        Mistake("this is the sigmoid's derivative; tanh'(z) = 1 − tanh(z)².", ref.sigmoid_grad),
+    ],
+))
+
+register(Spec(
+    "relu_grad", ref.relu_grad, _elementwise_cases(extreme=False),
+    mistakes=[
+        Mistake("at z = 0 the course (and PyTorch) uses derivative 0: return 1 only where z > 0.",
+                lambda z: (np.asarray(z) >= 0).astype(float)),
+        Mistake("the derivative of ReLU is 1 for z > 0 and 0 otherwise, not ReLU itself.", ref.relu),
+        Mistake("the derivative is 1 where z > 0; a boolean mask must become 1.0 / 0.0 floats "
+                "of the same shape.", lambda z: np.sign(z)),
+    ],
+))
+
+register(Spec(
+    "leaky_relu_grad", ref.leaky_relu_grad, _elementwise_cases(extreme=False),
+    mistakes=[
+        Mistake("for z ≤ 0 the derivative is the slope 0.01, not 0.", ref.relu_grad),
+        Mistake("at z = 0 the course (and PyTorch) uses the slope 0.01: 1 only where z > 0.",
+                lambda z: np.where(np.asarray(z) >= 0, 1.0, 0.01)),
+        Mistake("the slope is 0.01 (PyTorch's default), not 0.1.",
+                lambda z: np.where(np.asarray(z) > 0, 1.0, 0.1)),
+    ],
+))

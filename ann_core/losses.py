@@ -1,0 +1,232 @@
+"""Loss functions and their gradients (lesson 03, 損失函數 / 损失函数).
+
+Every loss takes ``(y_true, y_pred)`` in that order, arrays of the same shape (no
+silent broadcasting), and returns a Python float. ``<name>_grad(y_true, y_pred)``
+returns ``∂loss/∂y_pred`` of *exactly* that float, so a mean carries its ``1/N``.
+
+==============================  ===========================================  ===============
+loss                            formula (``d = y_pred − y_true``)             reduction
+==============================  ===========================================  ===============
+``mse``                         ``d²``                                       mean, all elems
+``half_sse``                    ``½ d²``                                     sum
+``mae``                         ``|d|``                                      mean
+``huber`` (δ)                   ``½ d²`` if ``|d| < δ`` else ``δ(|d| − ½δ)``  mean
+``binary_cross_entropy``        ``−[t log p + (1 − t) log(1 − p)]``          mean
+``categorical_cross_entropy``   ``−Σ_c t_c log p_c`` (one-hot ``t``)         sum classes,
+                                                                             mean samples
+``focal_loss`` (α, γ)           ``−α_t (1 − p_t)^γ log p_t``                 mean
+``zero_one_loss``               1 if the predicted class is wrong else 0     mean
+==============================  ===========================================  ===============
+
+Cross-entropies take probabilities and clip them to ``[1e-12, 1 − 1e-12]`` so that
+``log(0)`` never appears. Focal loss follows Lin et al. (2017) and torchvision:
+``α_t = α`` for positives and ``1 − α`` for negatives.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validate import as_float_array, same_shape
+
+EPS = 1e-12
+
+
+def _pair(y_true, y_pred):
+    t = as_float_array(y_true, "y_true")
+    p = as_float_array(y_pred, "y_pred")
+    same_shape(t, p, ("y_true", "y_pred"))
+    if t.size == 0:
+        raise ValueError("y_true and y_pred are empty; a loss needs at least one element")
+    return t, p
+
+
+def _probabilities(y_true, y_pred, loss: str):
+    """Validate targets and probabilities for the cross-entropies; return clipped ``p``."""
+    t, p = _pair(y_true, y_pred)
+    if np.any((t < 0) | (t > 1)) or not np.all(np.isfinite(t)):
+        bad = t[(t < 0) | (t > 1) | ~np.isfinite(t)][:3]
+        raise ValueError(f"{loss}: y_true must hold labels in [0, 1], found {bad.tolist()}")
+    if np.any((p < 0) | (p > 1)) or not np.all(np.isfinite(p)):
+        bad = p[(p < 0) | (p > 1) | ~np.isfinite(p)][:3]
+        raise ValueError(
+            f"{loss}: y_pred must hold probabilities in [0, 1], found {bad.tolist()} "
+            "(did you pass logits? apply sigmoid/softmax first)"
+        )
+    inside = (p >= EPS) & (p <= 1 - EPS)  # where the clip is the identity
+    return t, np.clip(p, EPS, 1 - EPS), inside
+
+
+def mse(y_true, y_pred) -> float:
+    """Mean squared error ``mean((y_pred − y_true)²)`` over every element. ``mse([2], [3]) = 1``."""
+    t, p = _pair(y_true, y_pred)
+    return float(np.mean((p - t) ** 2))
+
+
+def mse_grad(y_true, y_pred):
+    """``∂mse/∂y_pred = 2 (y_pred − y_true) / N``, N the number of elements; shape of ``y_pred``."""
+    t, p = _pair(y_true, y_pred)
+    return 2.0 * (p - t) / p.size
+
+
+def half_sse(y_true, y_pred) -> float:
+    """Half the sum of squared errors ``½ Σ (y_pred − y_true)²`` (the articles' ``E``)."""
+    t, p = _pair(y_true, y_pred)
+    return float(0.5 * np.sum((p - t) ** 2))
+
+
+def half_sse_grad(y_true, y_pred):
+    """``∂half_sse/∂y_pred = y_pred − y_true`` (the ½ cancels the 2); shape of ``y_pred``."""
+    t, p = _pair(y_true, y_pred)
+    return p - t
+
+
+def mae(y_true, y_pred) -> float:
+    """Mean absolute error (L1) ``mean(|y_pred − y_true|)``."""
+    t, p = _pair(y_true, y_pred)
+    return float(np.mean(np.abs(p - t)))
+
+
+def mae_grad(y_true, y_pred):
+    """``sign(y_pred − y_true) / N`` (0 where they are equal, as in PyTorch)."""
+    t, p = _pair(y_true, y_pred)
+    return np.sign(p - t) / p.size
+
+
+def huber(y_true, y_pred, delta: float = 1.0) -> float:
+    """Huber loss, mean over elements: quadratic inside ``|d| < δ``, linear outside.
+
+    Matches ``torch.nn.HuberLoss(delta=δ)``. ``huber([0], [2], delta=1) = 1.5``.
+    """
+    if not delta > 0:
+        raise ValueError(f"huber: delta must be positive, got {delta}")
+    t, p = _pair(y_true, y_pred)
+    a = np.abs(p - t)
+    return float(np.mean(np.where(a < delta, 0.5 * a**2, delta * (a - 0.5 * delta))))
+
+
+def huber_grad(y_true, y_pred, delta: float = 1.0):
+    """``∂huber/∂y_pred``: ``d / N`` inside ``|d| < δ``, ``δ sign(d) / N`` outside."""
+    if not delta > 0:
+        raise ValueError(f"huber: delta must be positive, got {delta}")
+    t, p = _pair(y_true, y_pred)
+    d = p - t
+    return np.where(np.abs(d) < delta, d, delta * np.sign(d)) / p.size
+
+
+def binary_cross_entropy(y_true, y_pred) -> float:
+    """Binary cross-entropy, mean over elements; ``y_pred`` are probabilities in [0, 1].
+
+    ``binary_cross_entropy([1], [0.9]) ≈ 0.1054``.
+    """
+    t, p, _ = _probabilities(y_true, y_pred, "binary_cross_entropy")
+    return float(np.mean(-(t * np.log(p) + (1 - t) * np.log(1 - p))))
+
+
+def binary_cross_entropy_grad(y_true, y_pred):
+    """``(p − t) / (p (1 − p)) / N`` with ``p`` clipped (0 where the clip is active)."""
+    t, p, inside = _probabilities(y_true, y_pred, "binary_cross_entropy")
+    return np.where(inside, (p - t) / (p * (1 - p)), 0.0) / p.size
+
+
+def _one_hot_pair(y_true, y_pred):
+    t, p, inside = _probabilities(y_true, y_pred, "categorical_cross_entropy")
+    if t.ndim == 0:
+        raise ValueError("categorical_cross_entropy needs one-hot rows of shape (C,) or (N, C)")
+    return t.reshape(-1, t.shape[-1]), p.reshape(-1, p.shape[-1]), inside.reshape(-1, p.shape[-1])
+
+
+def categorical_cross_entropy(y_true, y_pred) -> float:
+    """Categorical cross-entropy ``mean_n(−Σ_c t_nc log p_nc)``.
+
+    Shapes: ``y_true`` one-hot and ``y_pred`` probabilities (softmax outputs), both
+    ``(N, C)`` (or ``(C,)`` for one sample). Integer class labels must be one-hot
+    encoded first (``ann_core.datasets.one_hot``).
+    """
+    t, p, _ = _one_hot_pair(y_true, y_pred)
+    return float(np.mean(-np.sum(t * np.log(p), axis=-1)))
+
+
+def categorical_cross_entropy_grad(y_true, y_pred):
+    """``−t / p / N`` with ``N`` the number of samples (rows); shape of ``y_pred``."""
+    shape = np.shape(y_pred)
+    t, p, inside = _one_hot_pair(y_true, y_pred)
+    return (np.where(inside, -t / p, 0.0) / t.shape[0]).reshape(shape)
+
+
+def focal_loss(y_true, y_pred, alpha: float = 0.25, gamma: float = 2.0) -> float:
+    """Binary focal loss ``−α_t (1 − p_t)^γ log p_t``, mean over elements.
+
+    ``p_t = p`` and ``α_t = α`` where ``t = 1``; ``p_t = 1 − p`` and ``α_t = 1 − α``
+    where ``t = 0`` (Lin et al. 2017; torchvision's ``sigmoid_focal_loss`` on
+    probabilities). With ``γ = 0`` and ``α = 0.5`` it is half the binary cross-entropy.
+    """
+    t, p, _ = _probabilities(y_true, y_pred, "focal_loss")
+    _focal_params(alpha, gamma)
+    ce = -(t * np.log(p) + (1 - t) * np.log(1 - p))
+    p_t = p * t + (1 - p) * (1 - t)
+    alpha_t = alpha * t + (1 - alpha) * (1 - t)
+    return float(np.mean(alpha_t * (1 - p_t) ** gamma * ce))
+
+
+def focal_loss_grad(y_true, y_pred, alpha: float = 0.25, gamma: float = 2.0):
+    """``∂focal_loss/∂y_pred`` (product rule on ``α_t (1 − p_t)^γ · ce``), shape of ``y_pred``."""
+    t, p, inside = _probabilities(y_true, y_pred, "focal_loss")
+    _focal_params(alpha, gamma)
+    ce = -(t * np.log(p) + (1 - t) * np.log(1 - p))
+    dce = -t / p + (1 - t) / (1 - p)
+    p_t = p * t + (1 - p) * (1 - t)
+    dp_t = 2 * t - 1
+    alpha_t = alpha * t + (1 - alpha) * (1 - t)
+    g = alpha_t * (-gamma * (1 - p_t) ** (gamma - 1) * dp_t * ce + (1 - p_t) ** gamma * dce)
+    return np.where(inside, g, 0.0) / p.size
+
+
+def _focal_params(alpha, gamma):
+    if not 0 <= alpha <= 1:
+        raise ValueError(f"focal_loss: alpha must be in [0, 1], got {alpha}")
+    if not gamma >= 0:
+        raise ValueError(f"focal_loss: gamma must be >= 0, got {gamma}")
+
+
+def zero_one_loss(y_true, y_pred) -> float:
+    """Fraction of wrong predictions (0-1 loss); not differentiable, so no gradient.
+
+    Accepts class labels ``(N,)``, one-hot targets / class scores ``(N, C)`` (the
+    class is the argmax), or binary probabilities ``(N,)`` (thresholded at 0.5).
+    """
+    t = as_float_array(y_true, "y_true")
+    p = as_float_array(y_pred, "y_pred")
+    t_cls = t.argmax(axis=-1) if t.ndim == 2 else t
+    if p.ndim == 2:
+        p_cls = p.argmax(axis=-1)
+    elif np.all(p == np.round(p)):
+        p_cls = p
+    else:
+        p_cls = (p >= 0.5).astype(np.float64)
+    same_shape(np.asarray(t_cls), np.asarray(p_cls), ("true classes", "predicted classes"))
+    if t_cls.size == 0:
+        raise ValueError("zero_one_loss: no samples")
+    return float(np.mean(t_cls != p_cls))
+
+
+LOSSES = {
+    "mse": mse,
+    "half_sse": half_sse,
+    "mae": mae,
+    "huber": huber,
+    "binary_cross_entropy": binary_cross_entropy,
+    "categorical_cross_entropy": categorical_cross_entropy,
+    "focal_loss": focal_loss,
+    "zero_one_loss": zero_one_loss,
+}
+
+GRADIENTS = {
+    "mse": mse_grad,
+    "half_sse": half_sse_grad,
+    "mae": mae_grad,
+    "huber": huber_grad,
+    "binary_cross_entropy": binary_cross_entropy_grad,
+    "categorical_cross_entropy": categorical_cross_entropy_grad,
+    "focal_loss": focal_loss_grad,
+}
