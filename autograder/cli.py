@@ -1,0 +1,109 @@
+"""``python -m autograder``: release, grade, check, report, and a demo of all four."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from .course import Course, find_root
+
+
+def _course() -> Course:
+    return Course(find_root())
+
+
+def cmd_release(args) -> int:
+    from .release import ReleaseError, release
+
+    course = _course()
+    try:
+        release(course, course.resolve(args.lessons))
+    except ReleaseError as exc:
+        print(f"release failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_grade(args) -> int:
+    from .grade import grade
+
+    results = grade(_course(), Path(args.submissions), Path(args.out), args.lesson, timeout=args.timeout,
+                    progress=not args.quiet)
+    n_items = sum(len(r.items) for r in results)
+    print(f"graded {len(results)} notebooks ({n_items} items) → {Path(args.out) / 'grades.csv'}, "
+          f"{Path(args.out) / 'items.csv'}, feedback in {Path(args.out) / 'feedback'}")
+    for r in results:
+        print(f"  {r.student_id:<16}{r.assignment:<22}{r.score:>5g}/{r.max_score:<5g}{r.status:<9}{r.message[:70]}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from .check import check
+
+    return check(Path(args.notebook), timeout=args.timeout)
+
+
+def cmd_report(args) -> int:
+    from .report import report
+
+    report(Path(args.out))
+    return 0
+
+
+def cmd_demo(args) -> int:
+    """Release every lesson, grade a three-learner class, and report."""
+    from .grade import grade
+    from .release import release
+    from .report import report
+    from .submissions import demo_class
+
+    course = _course()
+    lessons = course.resolve(args.lessons)
+    out = Path(args.out)
+    shutil.rmtree(out, ignore_errors=True)
+    release(course, lessons)
+    who = demo_class(course, lessons, out / "submissions")
+    print("\nclass: " + "; ".join(f"{k}: {v}" for k, v in who.items()))
+    cmd_grade(argparse.Namespace(submissions=out / "submissions", out=out, lesson=lessons,
+                                 timeout=args.timeout, quiet=False))
+    print()
+    report(out)
+    return 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m autograder", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("release", help="regenerate lessons/ from solutions/ through nbgrader")
+    r.add_argument("lessons", nargs="*", help="lesson ids (default: all), e.g. 01_layers or 01")
+    r.set_defaults(func=cmd_release)
+
+    g = sub.add_parser("grade", help="autograde SUBMISSIONS/<student_id>/<lesson>/<lesson>.ipynb")
+    g.add_argument("submissions")
+    g.add_argument("--lesson", action="append", help="grade only this lesson (repeatable; default all)")
+    g.add_argument("--workers", type=int, default=1, help="parallel notebooks (1 for now)")
+    g.add_argument("--timeout", type=int, default=30, help="seconds per cell (default 30)")
+    g.add_argument("--out", default="grading", help="output directory (default grading/)")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.set_defaults(func=cmd_grade)
+
+    c = sub.add_parser("check", help="run a notebook and explain each graded item")
+    c.add_argument("notebook")
+    c.add_argument("--timeout", type=int, default=60, help="seconds per cell (default 60)")
+    c.set_defaults(func=cmd_check)
+
+    rp = sub.add_parser("report", help="class summary from a grade run")
+    rp.add_argument("--out", default="grading", help="the grade run's output directory")
+    rp.set_defaults(func=cmd_report)
+
+    d = sub.add_parser("demo", help="release, grade a small synthetic class, report")
+    d.add_argument("lessons", nargs="*")
+    d.add_argument("--out", default="grading/demo")
+    d.add_argument("--timeout", type=int, default=30)
+    d.set_defaults(func=cmd_demo)
+
+    args = p.parse_args(argv)
+    return args.func(args)

@@ -1,0 +1,115 @@
+"""Where the course lives, and the nbgrader configuration that maps it.
+
+nbgrader's course directory normally holds ``source/``, ``release/``, ``submitted/``,
+``autograded/`` and ``feedback/``. Here the instructor's ``solutions/`` is nbgrader's
+source and ``lessons/`` its release; grading happens in a workspace of its own (by
+default ``grading/``) holding the SQLite gradebook and the other nbgrader steps.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from traitlets.config import Config
+
+COURSE_ID = "ann-from-scratch"
+# No IPython history database (nothing shared between kernels), no start-up chatter on stderr.
+KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The course root: the nearest directory above ``start`` (default: cwd) with ``solutions/``.
+
+    Falls back to the directory holding this package (an editable install of the repo).
+    """
+    start = (start or Path.cwd()).resolve()
+    for d in (start, *start.parents):
+        if (d / "solutions").is_dir() and (d / "pyproject.toml").exists():
+            return d
+    here = Path(__file__).resolve().parent.parent
+    if (here / "solutions").is_dir():
+        return here
+    raise SystemExit("cannot find the course: run this from the repository (it has solutions/)")
+
+
+@dataclass(frozen=True)
+class Course:
+    root: Path
+
+    @property
+    def solutions(self) -> Path:
+        return self.root / "solutions"
+
+    @property
+    def lessons_dir(self) -> Path:
+        return self.root / "lessons"
+
+    def lessons(self) -> list[str]:
+        """Lesson ids, in order: every ``solutions/NN_name/NN_name.ipynb``."""
+        return sorted(p.parent.name for p in self.solutions.glob("*/*.ipynb")
+                      if p.stem == p.parent.name and ".ipynb_checkpoints" not in p.parts)
+
+    def solution(self, lesson: str) -> Path:
+        return self.solutions / lesson / f"{lesson}.ipynb"
+
+    def lesson(self, lesson: str) -> Path:
+        return self.lessons_dir / lesson / f"{lesson}.ipynb"
+
+    def resolve(self, lessons) -> list[str]:
+        """Validate lesson ids (``01`` is accepted for ``01_layers``)."""
+        known = self.lessons()
+        if not lessons:
+            return known
+        out = []
+        for name in lessons:
+            match = [k for k in known if k == name or k.split("_", 1)[0] == name]
+            if len(match) != 1:
+                raise SystemExit(f"unknown lesson {name!r}; the course has: {', '.join(known)}")
+            out.append(match[0])
+        return out
+
+
+def nbgrader_config(course: Course, workspace: Path, release_dir: Path, *,
+                    submitted: Path | None = None, feedback: Path | None = None,
+                    timeout: int = 30) -> Config:
+    """nbgrader configuration: source = ``solutions/``, release = ``release_dir``.
+
+    Every other step lives in ``workspace``; the gradebook is ``workspace/gradebook.db``.
+    Absolute directories are allowed by nbgrader (its paths are ``os.path.join``-ed).
+    """
+    workspace = workspace.resolve()
+    c = Config()
+    c.CourseDirectory.root = str(workspace)
+    c.CourseDirectory.course_id = COURSE_ID
+    c.CourseDirectory.source_directory = str(course.solutions.resolve())
+    c.CourseDirectory.release_directory = str(release_dir.resolve())
+    c.CourseDirectory.submitted_directory = str((submitted or workspace / "submitted").resolve())
+    c.CourseDirectory.autograded_directory = str(workspace / "autograded")
+    c.CourseDirectory.feedback_directory = str((feedback or workspace / "feedback").resolve())
+    c.CourseDirectory.db_url = f"sqlite:///{workspace / 'gradebook.db'}"
+    c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", ".DS_Store"]
+    c.Execute.timeout = timeout
+    c.Execute.interrupt_on_timeout = True
+    c.Execute.kernel_name = "python3"
+    c.Execute.extra_arguments = KERNEL_ARGS
+    c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+    # Graded test cells must not be timed-out by nbgrader's output limit silently.
+    c.LimitOutput.max_lines = 200
+    c.LimitOutput.max_traceback = 20
+    c.GenerateFeedback.preprocessors = [
+        "nbgrader.preprocessors.GetGrades",
+        "autograder.feedback.ConciseTestCells",
+        "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    ]
+    return c
+
+
+def api(config: Config):
+    """An ``NbGraderAPI`` for ``config`` (imported lazily: nbgrader is slow to import)."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+    return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)

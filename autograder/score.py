@@ -1,0 +1,74 @@
+"""Step 3, score: each graded item's points, status and message from an executed notebook.
+
+Points follow nbgrader's own rule (``nbgrader.utils.determine_grade``: a test cell
+scores full points unless it shows an error or writes to stderr); this module adds
+what nbgrader lacks: a status (``passed``, ``failed``, ``timeout``, ``not run``) and the
+learner-facing message, which is the last line of the error, i.e. the check's own
+explanation. A test cell that never ran (the kernel died first) scores 0, not full
+points. ``python -m autograder check`` and ``grade`` both read items through here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from nbgrader import utils
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+MAX_MESSAGE = 500
+
+
+@dataclass
+class Item:
+    grade_id: str
+    score: float
+    max_score: float
+    status: str
+    message: str
+
+    @property
+    def name(self) -> str:
+        """The graded function: ``test_sigmoid`` → ``sigmoid``."""
+        return self.grade_id.removeprefix("test_")
+
+
+def clean(text: str, limit: int = MAX_MESSAGE) -> str:
+    text = _ANSI.sub("", text).strip().replace("\r", "")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def error_message(out) -> str:
+    """``ename: evalue`` of an error output, without colour codes, shortened."""
+    ename, evalue = out.get("ename", "Error"), out.get("evalue", "")
+    if ename == "CellTimeoutError":
+        return "CellTimeoutError: the cell did not finish before the time limit (an endless loop?)"
+    return clean(f"{ename}: {evalue}" if evalue else ename)
+
+
+def test_cells(nb):
+    """The autograded test cells of a notebook (graded, not a solution, code)."""
+    return [c for c in nb.cells if c.cell_type == "code" and utils.is_grade(c) and not utils.is_solution(c)]
+
+
+def score_cell(cell) -> Item:
+    grade_id = cell.metadata.nbgrader["grade_id"]
+    max_score = float(cell.metadata.nbgrader.get("points", 0))
+    if cell.get("execution_count") is None and not cell.get("outputs"):
+        return Item(grade_id, 0.0, max_score, "not run", "the cell did not run (the kernel stopped before it)")
+    score, max_score = utils.determine_grade(cell)
+    score = float(score or 0.0)
+    message, status = "", "passed" if score >= max_score else "failed"
+    for out in cell.outputs:
+        if out.output_type == "error":
+            message = error_message(out)
+            status = "timeout" if out.get("ename") == "CellTimeoutError" else "failed"
+            break
+        if out.output_type == "stream" and out.name == "stderr":
+            message = clean("wrote to stderr: " + out.text)
+    return Item(grade_id, score, max_score, status, message)
+
+
+def score_notebook(nb) -> list[Item]:
+    """One ``Item`` per test cell, in notebook order."""
+    return [score_cell(c) for c in test_cells(nb)]

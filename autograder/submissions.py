@@ -1,0 +1,65 @@
+"""Synthetic submissions, for the demo, the harness's tests and its self-validation.
+
+``learner_notebook(course, lesson, answers)`` is the released lesson with its solution
+cells filled in: by default with the instructor's solution (markers removed), and
+``answers={"sigmoid": "def sigmoid(z):\\n    return ..."}`` replaces single cells, as a
+learner's mistake would. ``answers={"sigmoid": None}`` leaves a cell untouched.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+from .course import Course
+from .release import strip_markers
+
+
+def learner_notebook(course: Course, lesson: str, answers: dict | None = None, untouched: bool = False):
+    answers = answers or {}
+    released = nbformat.read(str(course.lesson(lesson)), as_version=4)
+    if untouched:
+        return released
+    solution = nbformat.read(str(course.solution(lesson)), as_version=4)
+    source = {c.metadata["nbgrader"]["grade_id"]: c.source for c in solution.cells
+              if c.metadata.get("nbgrader", {}).get("solution")}
+    for cell in released.cells:
+        nbg = cell.metadata.get("nbgrader", {})
+        if nbg.get("solution"):
+            gid = nbg["grade_id"]
+            if gid in answers:
+                if answers[gid] is not None:
+                    cell.source = answers[gid]
+            else:
+                cell.source = strip_markers(source[gid])
+    return released
+
+
+def write(nb, submissions: Path, student: str, lesson: str) -> Path:
+    path = submissions / student / lesson / f"{lesson}.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, str(path))
+    return path
+
+
+# Realistic wrong answers for the demo class (a learner's typical slips).
+DEMO_MISTAKES = {
+    "weighted_sum": "def weighted_sum(x, w, b):\n    return float(np.dot(x, w))  # forgot the bias\n",
+    "sigmoid": "def sigmoid(z):\n    return 1 / (1 + np.exp(z))  # sign slip\n",
+}
+
+
+def demo_class(course: Course, lessons: list[str], submissions: Path) -> dict[str, str]:
+    """Write a small class: ``ada`` (all correct), ``ben`` (untouched), ``cy`` (one slip per lesson)."""
+    who = {"ada": "every answer correct", "ben": "untouched lessons", "cy": "one typical mistake per lesson"}
+    for lesson in lessons:
+        write(learner_notebook(course, lesson), submissions, "ada", lesson)
+        write(learner_notebook(course, lesson, untouched=True), submissions, "ben", lesson)
+        released = nbformat.read(str(course.lesson(lesson)), as_version=4)
+        graded = [c.metadata["nbgrader"]["grade_id"] for c in released.cells
+                  if c.metadata.get("nbgrader", {}).get("solution")]
+        slip = next((g for g in graded if g in DEMO_MISTAKES), graded[0] if graded else None)
+        answers = {slip: DEMO_MISTAKES.get(slip)} if slip else {}
+        write(learner_notebook(course, lesson, answers), submissions, "cy", lesson)
+    return who
