@@ -111,12 +111,13 @@ def _grade_one(nbg, course, config, submissions, student, lesson) -> Result:
             shutil.copy2(src, dest_dir / src.name)
         except NotebookError as exc:
             reason, status = str(exc), "invalid"
-    # nbgrader gives a missing notebook 0 in the gradebook; an invalid one is graded as missing.
+    if reason:  # nothing to run: record the zero in the gradebook as nbgrader does for a missing notebook
+        _record_zero(config, student, lesson)
+        return zero(status, reason)
     result = nbg.autograde(lesson, student, force=True, create=True)
     if not result["success"]:
+        _record_zero(config, student, lesson)
         return zero("error", "nbgrader could not grade this notebook: " + _last_error(result))
-    if reason:
-        return zero(status, reason)
     nbg.generate_feedback(lesson, student, force=True)
     return _collect(config, student, lesson)
 
@@ -140,6 +141,19 @@ def _collect(config, student, lesson) -> Result:
     failed = [i.name for i in items if i.status != "passed"]
     message = "all items pass" if not failed else "failed: " + ", ".join(failed)
     return Result(student, lesson, score, max_score, "graded", message, items)
+
+
+def _record_zero(config, student, lesson) -> None:
+    """A submission with every grade 0 (nbgrader's own treatment of a missing notebook)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gb:
+        gb.update_or_create_student(student)
+        submission = gb.update_or_create_submission(lesson, student)
+        for notebook in submission.notebooks:
+            for g in notebook.grades:
+                g.auto_score, g.manual_score, g.needs_manual_grade = 0, None, False
+        gb.db.commit()
 
 
 def _released_items(config, lesson) -> list[Item]:

@@ -229,9 +229,15 @@ def run_case(spec: Spec, fn, case: Case, expected) -> None:
     name = spec.name
     res = call(fn, case.args, case.kwargs)
     if isinstance(res.error, NotImplementedError):
-        raise CheckFailed(
-            f"{name} is not implemented yet: replace `raise NotImplementedError()` with your code."
-        )
+        tb = res.error.__traceback__
+        while tb.tb_next is not None:
+            tb = tb.tb_next
+        where = tb.tb_frame.f_code.co_name
+        if where in (name, getattr(fn, "__name__", name), "<lambda>"):
+            raise CheckFailed(
+                f"{name} is not implemented yet: replace `raise NotImplementedError()` with your code."
+            )
+        raise CheckFailed(f"{name} calls {where}, which is not implemented yet: finish {where} first.")
     if res.error is not None:
         err = f"{type(res.error).__name__}: {res.error}"[:300]
         raise _failure(name, case, f"raised {err}", diagnose(spec, case, error=res.error))
