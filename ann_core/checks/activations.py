@@ -13,8 +13,11 @@ def _elementwise_cases(extreme: bool = True):
         shapes = [(5,), (3, 4)] + ([(2, 3, 4), (1,)] if hidden else [])
         out = [Case((a,), label=f"shape {a.shape}") for a in arrays(rng, shapes)]
         out.append(Case((np.array([-2.0, -0.5, 0.0, 0.5, 2.0]),), label="around 0"))
-        if hidden and extreme:
-            out.append(Case((np.array([-800.0, -40.0, 40.0, 800.0]),), label="large |z|"))
+        if extreme:
+            # e^750 and e^800 overflow float64 (the limit is about e^709.78): a textbook
+            # formula that divides inf by inf returns nan here.
+            big = [-800.0, -40.0, 40.0, 800.0] if hidden else [-750.0, -30.0, 30.0, 750.0]
+            out.append(Case((np.array(big),), label="large |z|"))
         return out
 
     return cases
@@ -22,6 +25,16 @@ def _elementwise_cases(extreme: bool = True):
 
 def _sigmoid_naive(z):
     return 1 / (1 + np.exp(-np.asarray(z, dtype=float)))
+
+
+def _tanh_naive(z):
+    z = np.asarray(z, dtype=float)
+    return (np.exp(z) - np.exp(-z)) / (np.exp(z) + np.exp(-z))
+
+
+_OVERFLOW_TANH = ("(e^z − e^(−z)) / (e^z + e^(−z)) is right on paper, but for |z| > 709 "
+                  "e^|z| overflows to inf and inf/inf = nan. Use the stable form "
+                  "sign(z)·(1 − e^(−2|z|)) / (1 + e^(−2|z|)), whose exponent is never positive.")
 
 
 register(Spec(
@@ -32,6 +45,9 @@ register(Spec(
         Mistake("σ(z) = 1 / (1 + e^(−z)), not e^(−z) / (1 + e^z) or similar; check the formula.",
                 lambda z: np.exp(-np.asarray(z, dtype=float)) / (1 + np.exp(np.asarray(z, dtype=float)))),
         Mistake("this is tanh, not the logistic sigmoid.", lambda z: np.tanh(z)),
+        Mistake("operator precedence: 1 / 1 + np.exp(-z) is 1 + e^(−z); put the whole "
+                "denominator in parentheses, 1 / (1 + np.exp(-z)).",
+                lambda z: 1 / 1 + np.exp(-np.asarray(z, dtype=float))),
     ],
 ))
 
@@ -43,6 +59,10 @@ register(Spec(
         Mistake("the numerator's sign: tanh has e^z − e^(−z) on top, e^z + e^(−z) below.",
                 lambda z: (np.exp(-np.asarray(z)) - np.exp(z)) / (np.exp(z) + np.exp(-np.asarray(z)))),
         Mistake("this is the sigmoid, not tanh (tanh ranges over (−1, 1)).", ref.sigmoid),
+        Mistake("operator precedence: write (e^z − e^(−z)) / (e^z + e^(−z)) with both "
+                "brackets; without them only e^(−z) is divided.",
+                lambda z: np.exp(z) - np.exp(-np.asarray(z)) / np.exp(z) + np.exp(-np.asarray(z))),
+        Mistake(_OVERFLOW_TANH, _tanh_naive),
     ],
 ))
 
@@ -52,17 +72,33 @@ register(Spec(
         Mistake("ReLU is max(0, z): negatives become 0, positives pass unchanged (not |z|).", np.abs),
         Mistake("ReLU is max(0, z); you kept the negative part instead.", lambda z: np.minimum(0, z)),
         Mistake("this is Leaky ReLU; plain ReLU sends every negative z to exactly 0.", ref.leaky_relu),
+        Mistake("np.max(0, z) reduces one array (its second argument is an axis); the "
+                "elementwise maximum of 0 and z is np.maximum(0, z).",
+                lambda z: np.max(0, np.asarray(z, dtype=float))),
+        Mistake("Python's built-in max(0, z) compares whole arrays; use NumPy's elementwise "
+                "np.maximum(0, z).", lambda z: max(0, np.asarray(z, dtype=float))),
     ],
 ))
 
+def _leaky_cases(rng, hidden):
+    """The elementwise cases, plus one with a non-default ``slope`` keyword."""
+    out = _elementwise_cases(extreme=False)(rng, hidden)
+    z = np.concatenate([rng.normal(0.0, 2.0, size=9 if hidden else 4), [0.0, -3.0]])
+    slope = 0.3 if hidden else 0.2
+    out.append(Case((z,), {"slope": slope}, label=f"slope={slope}"))
+    return out
+
+
 register(Spec(
-    "leaky_relu", ref.leaky_relu, _elementwise_cases(extreme=False),
+    "leaky_relu", ref.leaky_relu, _leaky_cases,
     mistakes=[
         Mistake("the slope for z ≤ 0 is 0.01 (the course's, and PyTorch's default).",
                 lambda z: np.where(np.asarray(z) > 0, z, 0.1 * np.asarray(z))),
         Mistake("this is plain ReLU: for z ≤ 0 Leaky ReLU returns 0.01·z, not 0.", ref.relu),
         Mistake("max(0.01, z) is not max(0.01·z, z): multiply z by the slope.",
                 lambda z: np.maximum(0.01, z)),
+        Mistake("the `slope` argument is ignored: use slope·z for z ≤ 0, not a hard-coded 0.01.",
+                lambda z, slope=0.01: ref.leaky_relu(z)),
     ],
 ))
 
@@ -91,6 +127,9 @@ register(Spec(
         Mistake("divided by the sum over the whole array; each row must sum to 1 on its own "
                 "(sum over axis=-1, keepdims=True).",
                 lambda z: np.exp(z - np.max(z)) / np.exp(z - np.max(z)).sum()),
+        Mistake("keepdims is missing: z.max(axis=-1) has shape (N,), which cannot be "
+                "subtracted from an (N, C) array; use keepdims=True (for the sum too).",
+                lambda z: np.exp(z - np.max(z, axis=-1)) / np.exp(z - np.max(z, axis=-1)).sum(axis=-1)),
     ],
 ))
 
@@ -103,6 +142,9 @@ register(Spec(
         Mistake("σ'(z) = σ(z)(1 − σ(z)); you returned σ(z) itself.", ref.sigmoid),
         Mistake("the sign: σ'(z) = σ(z)(1 − σ(z)) is never negative.",
                 lambda z: -ref.sigmoid(z) * (1 - ref.sigmoid(z))),
+        Mistake("e^(−z) / (1 + e^(−z))² is right on paper, but for z < −709 it is inf/inf = nan; "
+                "compute s = σ(z) with your stable sigmoid and return s·(1 − s).",
+                lambda z: np.exp(-np.asarray(z, dtype=float)) / (1 + np.exp(-np.asarray(z, dtype=float))) ** 2),
     ],
 ))
 
@@ -113,6 +155,9 @@ register(Spec(
                 "t = tanh(z) first and return 1 − t².", lambda z: 1 - np.asarray(z) ** 2),
         Mistake("the square is missing: tanh'(z) = 1 − tanh(z)².", lambda z: 1 - np.tanh(z)),
         Mistake("this is the sigmoid's derivative; tanh'(z) = 1 − tanh(z)².", ref.sigmoid_grad),
+        Mistake("tanh'(z) = 1 − tanh(z)²; you returned tanh(z) itself.", ref.tanh),
+        Mistake("1 − t² is right, but t came from a tanh that overflows for |z| > 709 "
+                "(inf/inf = nan); use your stable tanh.", lambda z: 1 - _tanh_naive(z) ** 2),
     ],
 ))
 
@@ -128,12 +173,16 @@ register(Spec(
 ))
 
 register(Spec(
-    "leaky_relu_grad", ref.leaky_relu_grad, _elementwise_cases(extreme=False),
+    "leaky_relu_grad", ref.leaky_relu_grad, _leaky_cases,
     mistakes=[
         Mistake("for z ≤ 0 the derivative is the slope 0.01, not 0.", ref.relu_grad),
         Mistake("at z = 0 the course (and PyTorch) uses the slope 0.01: 1 only where z > 0.",
                 lambda z: np.where(np.asarray(z) >= 0, 1.0, 0.01)),
         Mistake("the slope is 0.01 (PyTorch's default), not 0.1.",
                 lambda z: np.where(np.asarray(z) > 0, 1.0, 0.1)),
+        Mistake("this is Leaky ReLU itself; its derivative is 1 for z > 0 and the slope otherwise.",
+                ref.leaky_relu),
+        Mistake("the `slope` argument is ignored: the derivative for z ≤ 0 is slope, "
+                "not a hard-coded 0.01.", lambda z, slope=0.01: ref.leaky_relu_grad(z)),
     ],
 ))
