@@ -26,6 +26,21 @@ def cmd_release(args) -> int:
     return 0
 
 
+def cmd_refresh(args) -> int:
+    """Re-execute solutions/ in place (outputs kept for nbval), then release them."""
+    import time
+
+    from .execute import refresh_solution
+
+    course = _course()
+    lessons = course.resolve(args.lessons)
+    for lesson in lessons:
+        t0 = time.perf_counter()
+        refresh_solution(course.solution(lesson))
+        print(f"executed solutions/{lesson} in {time.perf_counter() - t0:.1f} s")
+    return cmd_release(argparse.Namespace(lessons=lessons))
+
+
 def cmd_grade(args) -> int:
     from .grade import grade
 
@@ -80,6 +95,10 @@ def main(argv=None) -> int:
     r = sub.add_parser("release", help="regenerate lessons/ from solutions/ through nbgrader")
     r.add_argument("lessons", nargs="*", help="lesson ids (default: all), e.g. 01_layers or 01")
     r.set_defaults(func=cmd_release)
+
+    x = sub.add_parser("refresh", help="re-execute solutions/ in place, then release them")
+    x.add_argument("lessons", nargs="*", help="lesson ids (default: all)")
+    x.set_defaults(func=cmd_refresh)
 
     g = sub.add_parser("grade", help="autograde SUBMISSIONS/<student_id>/<lesson>/<lesson>.ipynb")
     g.add_argument("submissions")

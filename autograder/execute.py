@@ -42,3 +42,21 @@ def execute(nb, cwd: Path, timeout: int = 30):
     except Exception as exc:  # DeadKernelError and friends: keep what ran
         return nb, f"execution stopped: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     return nb, ""
+
+
+def refresh_solution(path: Path, timeout: int = 120) -> None:
+    """Re-execute an instructor notebook in place, keeping outputs for nbval.
+
+    No per-cell timing metadata is recorded (it would change on every run and travel
+    into the released lessons). Raises if any cell fails: a solution must run clean.
+    """
+    from nbclient import NotebookClient
+
+    from .course import KERNEL_ARGS
+
+    nb = read(path)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+                   extra_arguments=KERNEL_ARGS, resources={"metadata": {"path": str(path.parent)}}).execute()
+    nbformat.write(nb, str(path))
