@@ -193,10 +193,13 @@ def zero_one_loss(y_true, y_pred) -> float:
     """Fraction of wrong predictions (0-1 loss); not differentiable, so no gradient.
 
     Accepts class labels ``(N,)``, one-hot targets / class scores ``(N, C)`` (the
-    class is the argmax), or binary probabilities ``(N,)`` (thresholded at 0.5).
+    class is the argmax), or binary probabilities ``(N,)`` (thresholded at 0.5). A
+    single column ``(N, 1)`` (a sigmoid output) is binary, never an argmax over one class.
     """
     t = as_float_array(y_true, "y_true")
     p = as_float_array(y_pred, "y_pred")
+    t = t[:, 0] if t.ndim == 2 and t.shape[1] == 1 else t
+    p = p[:, 0] if p.ndim == 2 and p.shape[1] == 1 else p
     t_cls = t.argmax(axis=-1) if t.ndim == 2 else t
     if p.ndim == 2:
         p_cls = p.argmax(axis=-1)

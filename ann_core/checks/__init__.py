@@ -83,7 +83,12 @@ def register(spec: Spec) -> Spec:
 
 # ---------------------------------------------------------------- comparing values
 def _flatten(value) -> tuple[tuple, list] | None:
-    """``value`` as (shape, list of floats); tuples of arrays become a list of those."""
+    """``value`` as (shape, list of floats); tuples of arrays become a list of those.
+
+    ``None`` anywhere (a forgotten ``return``) is not a number: NumPy would make it nan.
+    """
+    if value is None or (isinstance(value, (tuple, list)) and any(v is None for v in value)):
+        return None
     try:
         arr = np.array(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -137,9 +142,16 @@ def _describe(value) -> str:
 
 def _show_args(args, kwargs) -> str:
     def one(a):
-        arr = np.asarray(a) if not callable(a) else None
-        if arr is None:
+        if callable(a):
             return getattr(a, "__name__", "f")
+        if isinstance(a, str):
+            return repr(a)
+        try:
+            arr = np.asarray(a)
+        except (ValueError, TypeError):  # ragged lists such as a network's params
+            return f"<{type(a).__name__} of {len(a)}>" if hasattr(a, "__len__") else f"<{type(a).__name__}>"
+        if arr.dtype == object:
+            return f"<{type(a).__name__} of {len(a)}>" if hasattr(a, "__len__") else f"<{type(a).__name__}>"
         if arr.dtype.kind in "biuf" and arr.size <= 4:
             return np.array2string(arr, precision=4, separator=", ") if arr.ndim else _fmt(float(arr))
         return f"<array {arr.shape}>"
