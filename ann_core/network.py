@@ -137,3 +137,22 @@ def output_delta(y_true, y_pred):
     if t.shape != y.shape:
         raise ValueError(f"y_true has shape {t.shape} but y_pred has shape {y.shape}")
     return (y - t) * y * (1 - y)
+
+
+def softmax_cross_entropy_delta(y_true, Z):
+    """Delta at the logits of a softmax output trained on the mean cross-entropy: ``(ŷ − y) / N``.
+
+    ``ŷ = softmax(Z)`` row by row; softmax's Jacobian and the loss's ``−y / ŷ`` cancel to
+    ``ŷ − y`` per sample (for rows of ``y_true`` that sum to 1), and the mean over the ``N``
+    rows brings the ``1/N``. This is ``∂ categorical_cross_entropy(y_true, softmax(Z)) / ∂Z``.
+    Shapes ``(N, C)``; for ``Z = [[1, 2, 3]]``, ``y_true = [[0, 0, 1]]`` it is
+    ``[[0.0900, 0.2447, −0.3348]]``.
+    """
+    t = as_float_array(y_true, "y_true")
+    Z = as_float_array(Z, "Z")
+    if Z.ndim != 2 or t.shape != Z.shape:
+        raise ValueError(
+            f"y_true has shape {t.shape} and Z has shape {Z.shape}; both must be (N, C), "
+            "one row of class scores per sample"
+        )
+    return (act.softmax(Z) - t) / Z.shape[0]
