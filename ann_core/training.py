@@ -17,6 +17,7 @@ import numpy as np
 
 from . import losses
 from ._validate import as_float_array
+from .optimizers import sgd_update
 
 
 def iterate_minibatches(X, Y, batch_size: int, rng=None, shuffle: bool = True):
@@ -39,6 +40,32 @@ def iterate_minibatches(X, Y, batch_size: int, rng=None, shuffle: bool = True):
 def n_updates(n_samples: int, batch_size: int) -> int:
     """Number of optimizer steps in one epoch: ``ceil(n_samples / batch_size)``."""
     return math.ceil(n_samples / batch_size)
+
+
+def train_epoch(w, X, y, grad_fn, lr, batch_size: int, rng):
+    """One epoch of mini-batch gradient descent on a model with one parameter array ``w``.
+
+    ``grad_fn(w, X_batch, y_batch)`` returns ``(loss, g)``: the loss on that batch (a
+    float) and its gradient ``g = ∂loss/∂w`` (the shape of ``w``). For linear regression
+    ``ŷ = X @ w`` with the mean squared error, ``loss = mean((X @ w − y)²)`` and
+    ``g = 2 Xᵀ (X @ w − y) / len(y)``.
+
+    Shapes: ``w`` ``(d,)``, ``X`` ``(N, d)``, ``y`` ``(N,)`` (any shapes ``grad_fn``
+    accepts will do). The rows are visited through ``iterate_minibatches(X, y,
+    batch_size, rng)`` — shuffled without replacement — and after every batch
+    ``w ← w − lr g``, so an epoch makes ``ceil(N / batch_size)`` updates.
+
+    Returns ``(w, losses)``: the new parameters (a new array; the ``w`` passed in is not
+    modified) and the list of the ``ceil(N / batch_size)`` batch losses, each computed
+    *before* its own update.
+    """
+    w = as_float_array(w, "w")
+    losses_ = []
+    for X_batch, y_batch in iterate_minibatches(X, y, batch_size, rng):
+        loss, g = grad_fn(w, X_batch, y_batch)
+        losses_.append(float(loss))
+        w = sgd_update(w, g, lr)
+    return w, losses_
 
 
 def train_step(net, X, Y, loss: str, optimizer) -> float:

@@ -1,0 +1,397 @@
+"""Checks for lessons 06-10: the optimizer update rules (``ann_core.optimizers``).
+
+Every update is checked three ways:
+
+* single steps from a zero state and from a random, non-zero state;
+* hyper-parameters that separate the conventions textbooks disagree on — a large ε
+  (0.5) that shows whether ε sits inside or outside the square root, unusual decay
+  rates (μ = 0.5, ρ = 0.75, β1 = 0.5, β2 = 0.9) that show a hard-coded default or a
+  missing ``(1 − ρ)``;
+* a *chained* case, shown in messages as ``chained_steps=K``: the learner's function is
+  called K times in a row, each call receiving the next gradient from ``g`` (shape
+  ``(K, ...)``) and the state (and, for Adam, ``t + 1``) that the previous call
+  returned. The path of ``w`` (shape ``(K, ...)``) and the final state are compared
+  with the reference's, so a state that is returned wrong, or not fed back the way the
+  formula says, fails even when a single step looks right.
+
+Hidden cases draw other shapes and values from the lesson's seed and add longer chains.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import optimizers as ref
+from . import Case, Mistake, Spec, register
+
+
+# ---------------------------------------------------------------- chaining steps
+def _chained(n_state: int, counts_t: bool = False):
+    """A ``Spec.wrap`` that adds the keyword ``chained_steps=K`` to an update function.
+
+    Without it the function is called once, unchanged. With it, ``args`` are
+    ``(w, grads, *state, [t,] *hyper)``: the function runs K times, fed ``grads[k]``
+    and its own returned state; the result is ``(path of w, *final state)``.
+    """
+
+    def wrap(f):
+        def run(*args, chained_steps=None, **kwargs):
+            if chained_steps is None:
+                return f(*args, **kwargs)
+            w, grads, *rest = args
+            state, rest = list(rest[:n_state]), list(rest[n_state:])
+            t0 = rest.pop(0) if counts_t else None
+            path = []
+            for k in range(chained_steps):
+                step_t = (t0 + k,) if counts_t else ()
+                w, *state = f(w, grads[k], *state, *step_t, *rest, **kwargs)
+                path.append(np.array(w, dtype=np.float64))  # a copy: in-place tricks show up
+            return (np.stack(path), *state)
+
+        return run
+
+    return wrap
+
+
+def _g(rng, shape, scale=2.0):
+    return rng.normal(0.0, scale, size=shape)
+
+
+def _sq(rng, shape):
+    """A non-negative running average of squares (a valid AdaGrad/RMSprop/Adam state)."""
+    return rng.normal(0.0, 1.5, size=shape) ** 2
+
+
+# ---------------------------------------------------------------- SGD (lesson 06)
+def _sgd_cases(rng, hidden):
+    out = []
+    shapes = [(3,), (2, 3)] + ([(7,), (4, 5), (2, 3, 2)] if hidden else [])
+    for s in shapes:
+        lr = float(rng.choice([0.01, 0.1, 0.5]))
+        out.append(Case((_g(rng, s), _g(rng, s), lr), label=f"shape {s}, lr={lr}"))
+    out.append(Case((np.array([3.0, -1.0]), np.array([-6.0, 2.0]), 0.1), label="by hand"))
+    if hidden:
+        out.append(Case((_g(rng, (5,)), _g(rng, (5,)), 1.3), label="lr > 1"))
+        out.append(Case((_g(rng, (3,)), _g(rng, (3,)), 0.0), label="lr = 0"))
+    return out
+
+
+register(Spec(
+    "sgd_update", ref.sgd_update, _sgd_cases,
+    mistakes=[
+        Mistake("the sign: gradient descent steps *against* the gradient, w − lr·g; "
+                "w + lr·g climbs uphill (gradient ascent).",
+                lambda w, g, lr: np.asarray(w, float) + lr * np.asarray(g, float)),
+        Mistake("the learning rate is missing: the step is lr·g, not g.",
+                lambda w, g, lr: np.asarray(w, float) - np.asarray(g, float)),
+        Mistake("you returned the step lr·g; return the new weights w − lr·g.",
+                lambda w, g, lr: lr * np.asarray(g, float)),
+        Mistake("you returned the change −lr·g; return the new weights w − lr·g.",
+                lambda w, g, lr: -lr * np.asarray(g, float)),
+    ],
+))
+
+
+# ---------------------------------------------------------------- Momentum (lesson 07)
+def _momentum_cases(rng, hidden):
+    out = [
+        Case((_g(rng, (3,)), _g(rng, (3,)), np.zeros(3), 0.1), label="v = 0, default μ"),
+        Case((_g(rng, (2, 3)), _g(rng, (2, 3)), _g(rng, (2, 3), 0.5), 0.05), label="v ≠ 0"),
+        Case((_g(rng, (4,)), _g(rng, (4,)), _g(rng, (4,), 0.5), 0.1), {"mu": 0.5}, label="μ = 0.5"),
+        Case((_g(rng, (4,)), _g(rng, (5, 4)), np.zeros(4), 0.1), {"mu": 0.5, "chained_steps": 5},
+             label="5 chained steps"),
+    ]
+    if hidden:
+        out += [
+            Case((_g(rng, (7,)), _g(rng, (7,)), _g(rng, (7,), 0.5), 0.3), {"mu": 0.99}),
+            Case((_g(rng, (3, 4)), _g(rng, (3, 4)), _g(rng, (3, 4)), 0.02), {"mu": 0.0}),
+            Case((_g(rng, (2, 2, 3)), _g(rng, (2, 2, 3)), _g(rng, (2, 2, 3)), 0.5), {"mu": 0.5}),
+            Case((_g(rng, (6,)), _g(rng, (8, 6)), _g(rng, (6,), 0.3), 0.05),
+                 {"mu": 0.5, "chained_steps": 8}),
+            Case((_g(rng, (3,)), _g(rng, (6, 3)), np.zeros(3), 0.01), {"chained_steps": 6}),
+        ]
+    return out
+
+
+def _f(x):
+    return np.asarray(x, dtype=np.float64)
+
+
+def _mom_ema(w, g, v, lr, mu=0.9):
+    v = mu * _f(v) + (1 - mu) * _f(g)
+    return _f(w) - lr * v, v
+
+
+def _mom_minus_v(w, g, v, lr, mu=0.9):
+    v = mu * _f(v) - lr * _f(g)
+    return _f(w) - v, v
+
+
+def _mom_old_v(w, g, v, lr, mu=0.9):
+    return _f(w) + _f(v), mu * _f(v) - lr * _f(g)
+
+
+def _mom_fixed_mu(w, g, v, lr, mu=0.9):
+    return ref.momentum_update(w, g, v, lr, 0.9)
+
+
+def _mom_swapped(w, g, v, lr, mu=0.9):
+    w, v = ref.momentum_update(w, g, v, lr, mu)
+    return v, w
+
+
+register(Spec(
+    "momentum_update", ref.momentum_update, _momentum_cases,
+    mistakes=[
+        Mistake("this is momentum written as an exponential moving average, v ← μ·v + (1 − μ)·g, "
+                "w ← w − lr·v — a different algorithm (each new gradient enters (1 − μ) times "
+                "weaker, so the same lr gives a different path). The course (and the articles, "
+                "and torch.optim.SGD) use v ← μ·v − lr·g, then w ← w + v.", _mom_ema),
+        Mistake("with v ← μ·v − lr·g the velocity already points downhill: add it, w ← w + v "
+                "(w − v climbs uphill).", _mom_minus_v),
+        Mistake("w moved with the old velocity: first compute the new v ← μ·v − lr·g, then "
+                "w ← w + (new) v.", _mom_old_v),
+        Mistake("μ is fixed at 0.9: use the `mu` argument (checks pass other values such as 0.5).",
+                _mom_fixed_mu),
+        Mistake("the order of the results: return (w, v) — new weights first, then the velocity.",
+                _mom_swapped),
+    ],
+    wrap=_chained(1),
+))
+
+
+# ---------------------------------------------------------------- AdaGrad (lesson 08)
+def _adagrad_cases(rng, hidden):
+    out = [
+        Case((_g(rng, (3,)), _g(rng, (3,)), np.zeros(3), 0.1), label="G = 0, default ε"),
+        Case((_g(rng, (2, 3)), _g(rng, (2, 3)), _sq(rng, (2, 3)), 0.5), label="G ≠ 0"),
+        Case((_g(rng, (4,)), _g(rng, (4,), 0.5), _sq(rng, (4,)) * 0.1, 0.2), {"eps": 0.5},
+             label="large ε"),
+        Case((_g(rng, (4,)), _g(rng, (5, 4)), np.zeros(4), 0.3), {"eps": 0.1, "chained_steps": 5},
+             label="5 chained steps"),
+    ]
+    if hidden:
+        out += [
+            Case((_g(rng, (7,)), _g(rng, (7,), 0.1), _sq(rng, (7,)) * 0.01, 0.05), {"eps": 0.5}),
+            Case((_g(rng, (3, 4)), _g(rng, (3, 4)), _sq(rng, (3, 4)), 1.0), {"eps": 1.0}),
+            Case((_g(rng, (2, 2, 3)), _g(rng, (2, 2, 3)), np.zeros((2, 2, 3)), 0.01)),
+            Case((_g(rng, (6,)), _g(rng, (8, 6)), _sq(rng, (6,)), 0.5), {"eps": 0.5, "chained_steps": 8}),
+            Case((_g(rng, (3,)), _g(rng, (6, 3)), np.zeros(3), 0.1), {"chained_steps": 6}),
+        ]
+    return out
+
+
+def _ada_eps_inside(w, g, G, lr, eps=1e-10):
+    G = _f(G) + _f(g) ** 2
+    return _f(w) - lr * _f(g) / np.sqrt(G + eps), G
+
+
+def _ada_no_sum(w, g, G, lr, eps=1e-10):
+    G = _f(g) ** 2
+    return _f(w) - lr * _f(g) / (np.sqrt(G) + eps), G
+
+
+def _ada_old_G(w, g, G, lr, eps=1e-10):
+    w = _f(w) - lr * _f(g) / (np.sqrt(_f(G)) + eps)
+    return w, _f(G) + _f(g) ** 2
+
+
+def _ada_no_sqrt(w, g, G, lr, eps=1e-10):
+    G = _f(G) + _f(g) ** 2
+    return _f(w) - lr * _f(g) / (G + eps), G
+
+
+def _ada_fixed_eps(w, g, G, lr, eps=1e-10):
+    return ref.adagrad_update(w, g, G, lr, 1e-10)
+
+
+register(Spec(
+    "adagrad_update", ref.adagrad_update, _adagrad_cases,
+    mistakes=[
+        Mistake("ε belongs outside the square root: w ← w − lr·g / (√G + ε) (PyTorch's and the "
+                "course's form); the articles' √(G + ε) gives different steps when G is small "
+                "or ε is large (here ε = 0.5).", _ada_eps_inside),
+        Mistake("G must accumulate every squared gradient so far, G ← G + g²; you kept only the "
+                "latest g².", _ada_no_sum),
+        Mistake("w was updated with the old G: first add the new g² (G ← G + g²), then divide by "
+                "√G + ε.", _ada_old_G),
+        Mistake("the square root is missing: divide by √G + ε, not G + ε.", _ada_no_sqrt),
+        Mistake("ε is fixed at 1e-10: use the `eps` argument (checks pass other values).",
+                _ada_fixed_eps),
+    ],
+    wrap=_chained(1),
+))
+
+
+# ---------------------------------------------------------------- RMSprop (lesson 09)
+def _rmsprop_cases(rng, hidden):
+    out = [
+        Case((_g(rng, (3,)), _g(rng, (3,)), _sq(rng, (3,)), 0.01), label="s ≠ 0, defaults"),
+        Case((_g(rng, (2, 3)), _g(rng, (2, 3)), _sq(rng, (2, 3)), 0.05), {"rho": 0.9},
+             label="s ≠ 0, ρ = 0.9"),
+        Case((_g(rng, (4,)), _g(rng, (4,), 0.5), _sq(rng, (4,)) * 0.1, 0.1), {"eps": 0.5},
+             label="large ε"),
+        Case((_g(rng, (4,)), _g(rng, (5, 4)), np.zeros(4), 0.1), {"rho": 0.75, "chained_steps": 5},
+             label="5 chained steps"),
+    ]
+    if hidden:
+        out += [
+            Case((_g(rng, (7,)), _g(rng, (7,), 0.1), _sq(rng, (7,)) * 0.01, 0.05),
+                 {"rho": 0.8, "eps": 0.5}),
+            Case((_g(rng, (3, 4)), _g(rng, (3, 4)), _sq(rng, (3, 4)), 0.01), {"rho": 0.999}),
+            Case((_g(rng, (2, 2, 3)), _g(rng, (2, 2, 3)), np.zeros((2, 2, 3)), 0.001)),
+            Case((_g(rng, (6,)), _g(rng, (8, 6)), _sq(rng, (6,)), 0.05),
+                 {"rho": 0.9, "eps": 0.5, "chained_steps": 8}),
+            Case((_g(rng, (3,)), _g(rng, (6, 3)), np.zeros(3), 0.01), {"chained_steps": 6}),
+        ]
+    return out
+
+
+def _rms_eps_inside(w, g, s, lr, rho=0.99, eps=1e-8):
+    s = rho * _f(s) + (1 - rho) * _f(g) ** 2
+    return _f(w) - lr * _f(g) / np.sqrt(s + eps), s
+
+
+def _rms_no_one_minus(w, g, s, lr, rho=0.99, eps=1e-8):
+    s = rho * _f(s) + _f(g) ** 2
+    return _f(w) - lr * _f(g) / (np.sqrt(s) + eps), s
+
+
+def _rms_swapped(w, g, s, lr, rho=0.99, eps=1e-8):
+    s = (1 - rho) * _f(s) + rho * _f(g) ** 2
+    return _f(w) - lr * _f(g) / (np.sqrt(s) + eps), s
+
+
+def _rms_adagrad(w, g, s, lr, rho=0.99, eps=1e-8):
+    s = _f(s) + _f(g) ** 2
+    return _f(w) - lr * _f(g) / (np.sqrt(s) + eps), s
+
+
+def _rms_no_sqrt(w, g, s, lr, rho=0.99, eps=1e-8):
+    s = rho * _f(s) + (1 - rho) * _f(g) ** 2
+    return _f(w) - lr * _f(g) / (s + eps), s
+
+
+def _rms_fixed(w, g, s, lr, rho=0.99, eps=1e-8):
+    return ref.rmsprop_update(w, g, s, lr)
+
+
+register(Spec(
+    "rmsprop_update", ref.rmsprop_update, _rmsprop_cases,
+    mistakes=[
+        Mistake("ε belongs outside the square root: w ← w − lr·g / (√s + ε) (PyTorch's and the "
+                "course's form); the articles' √(s + ε) gives different steps when s is small "
+                "or ε is large (here ε = 0.5).", _rms_eps_inside),
+        Mistake("the (1 − ρ) factor is missing: s ← ρ·s + (1 − ρ)·g² is an average of g²; "
+                "ρ·s + g² grows to about g² / (1 − ρ) and makes the steps too small.",
+                _rms_no_one_minus),
+        Mistake("ρ and 1 − ρ are swapped: the old average keeps the weight ρ, the new g² gets "
+                "1 − ρ, s ← ρ·s + (1 − ρ)·g².", _rms_swapped),
+        Mistake("this is AdaGrad's sum s ← s + g²; RMSprop decays the old average: "
+                "s ← ρ·s + (1 − ρ)·g².", _rms_adagrad),
+        Mistake("the square root is missing: divide by √s + ε, not s + ε.", _rms_no_sqrt),
+        Mistake("ρ or ε is fixed at its default: use the `rho` and `eps` arguments "
+                "(checks pass other values).", _rms_fixed),
+    ],
+    wrap=_chained(1),
+))
+
+
+# ---------------------------------------------------------------- Adam (lesson 10)
+def _adam_cases(rng, hidden):
+    z3 = np.zeros(3)
+    out = [
+        Case((_g(rng, (3,)), _g(rng, (3,)), z3, z3, 1, 0.1), label="t = 1, defaults"),
+        Case((_g(rng, (2, 3)), _g(rng, (2, 3)), _g(rng, (2, 3), 0.5), _sq(rng, (2, 3)), 3, 0.01),
+             {"beta1": 0.5, "beta2": 0.9}, label="t = 3, β1 = 0.5, β2 = 0.9"),
+        Case((_g(rng, (4,)), _g(rng, (4,), 0.5), _g(rng, (4,), 0.1), _sq(rng, (4,)) * 0.1, 2, 0.1),
+             {"eps": 0.5}, label="large ε"),
+        Case((_g(rng, (4,)), _g(rng, (5, 4)), np.zeros(4), np.zeros(4), 1, 0.1),
+             {"beta1": 0.5, "beta2": 0.9, "chained_steps": 5}, label="5 chained steps"),
+    ]
+    if hidden:
+        out += [
+            Case((_g(rng, (7,)), _g(rng, (7,)), _g(rng, (7,), 0.5), _sq(rng, (7,)), 10, 0.001)),
+            Case((_g(rng, (3, 4)), _g(rng, (3, 4), 0.1), _g(rng, (3, 4), 0.1), _sq(rng, (3, 4)) * 0.01,
+                  4, 0.05), {"beta1": 0.8, "beta2": 0.95, "eps": 0.5}),
+            Case((_g(rng, (2, 2, 3)), _g(rng, (2, 2, 3)), np.zeros((2, 2, 3)), np.zeros((2, 2, 3)), 1,
+                  0.01), {"beta1": 0.5, "beta2": 0.9}),
+            Case((_g(rng, (6,)), _g(rng, (8, 6)), np.zeros(6), np.zeros(6), 1, 0.05),
+                 {"beta1": 0.5, "beta2": 0.9, "eps": 0.5, "chained_steps": 8}),
+            Case((_g(rng, (3,)), _g(rng, (6, 3)), np.zeros(3), np.zeros(3), 1, 0.01),
+                 {"chained_steps": 6}),
+            Case((_g(rng, (5,)), _g(rng, (5, 5)), _g(rng, (5,), 0.5), _sq(rng, (5,)), 7, 0.02),
+                 {"beta1": 0.5, "beta2": 0.9, "chained_steps": 5}),
+        ]
+    return out
+
+
+def _adam_parts(w, g, m, v, beta1, beta2):
+    g = _f(g)
+    return _f(w), g, beta1 * _f(m) + (1 - beta1) * g, beta2 * _f(v) + (1 - beta2) * g * g
+
+
+def _adam_no_correction(w, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    w, g, m, v = _adam_parts(w, g, m, v, beta1, beta2)
+    return w - lr * m / (np.sqrt(v) + eps), m, v
+
+
+def _adam_t_plus_1(w, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    w, g, m, v = _adam_parts(w, g, m, v, beta1, beta2)
+    m_hat, v_hat = m / (1 - beta1 ** (t + 1)), v / (1 - beta2 ** (t + 1))
+    return w - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+def _adam_t_minus_1(w, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    w, g, m, v = _adam_parts(w, g, m, v, beta1, beta2)
+    m_hat, v_hat = m / (1 - beta1 ** (t - 1)), v / (1 - beta2 ** (t - 1))
+    return w - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+def _adam_eps_inside(w, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    w, g, m, v = _adam_parts(w, g, m, v, beta1, beta2)
+    m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+    return w - lr * m_hat / np.sqrt(v_hat + eps), m, v
+
+
+def _adam_hat_state(w, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    w, g, m, v = _adam_parts(w, g, m, v, beta1, beta2)
+    m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+    return w - lr * m_hat / (np.sqrt(v_hat) + eps), m_hat, v_hat
+
+
+def _adam_fixed(w, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    return ref.adam_update(w, g, m, v, t, lr)
+
+
+def _adam_no_square(w, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    g = _f(g)
+    m = beta1 * _f(m) + (1 - beta1) * g
+    v = beta2 * _f(v) + (1 - beta2) * np.abs(g)
+    m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
+    return _f(w) - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+register(Spec(
+    "adam_update", ref.adam_update, _adam_cases,
+    mistakes=[
+        Mistake("the bias correction is missing (the form one of the articles gives): divide "
+                "m by 1 − β1^t and v by 1 − β2^t before the step — both start at 0, so early "
+                "on they are far too small, and the first steps come out the wrong size.",
+                _adam_no_correction),
+        Mistake("t is off by one: the caller passes t = 1 on the first step, so use β^t as "
+                "given; β^(t + 1) is what you get when counting from 0.", _adam_t_plus_1),
+        Mistake("t − 1 in the bias correction: on the first step (t = 1) that is 1 − β^0 = 0, "
+                "a division by zero; t already starts at 1, so use β^t.", _adam_t_minus_1),
+        Mistake("ε belongs outside the square root: w ← w − lr·m̂ / (√v̂ + ε) (PyTorch's and the "
+                "course's form); √(v̂ + ε), as in one of the articles, differs when v̂ is small "
+                "or ε is large (here ε = 0.5).", _adam_eps_inside),
+        Mistake("return the raw moments m and v as the new state, not the bias-corrected m̂ and "
+                "v̂ (those are recomputed from m and v at every step).", _adam_hat_state),
+        Mistake("a hyper-parameter is fixed at its default: use the `beta1`, `beta2` and `eps` "
+                "arguments (checks pass other values, such as β1 = 0.5, β2 = 0.9).", _adam_fixed),
+        Mistake("the second moment averages the *squared* gradient: v ← β2·v + (1 − β2)·g².",
+                _adam_no_square),
+    ],
+    wrap=_chained(2, counts_t=True),
+))
