@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 from .course import Course, find_root
@@ -44,10 +46,12 @@ def cmd_refresh(args) -> int:
 def cmd_grade(args) -> int:
     from .grade import grade
 
+    t0 = time.perf_counter()
     results = grade(_course(), Path(args.submissions), Path(args.out), args.lesson, timeout=args.timeout,
-                    progress=not args.quiet)
+                    workers=args.workers, memory_mb=args.memory, progress=not args.quiet, force=args.force)
+    seconds = time.perf_counter() - t0
     n_items = sum(len(r.items) for r in results)
-    print(f"graded {len(results)} notebooks ({n_items} items) → {Path(args.out) / 'grades.csv'}, "
+    print(f"graded {len(results)} notebooks ({n_items} items) in {seconds:.1f} s → {Path(args.out) / 'grades.csv'}, "
           f"{Path(args.out) / 'items.csv'}, feedback in {Path(args.out) / 'feedback'}")
     for r in results:
         print(f"  {r.student_id:<16}{r.assignment:<22}{r.score:>5g}/{r.max_score:<5g}{r.status:<9}{r.message[:70]}")
@@ -67,9 +71,30 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_selftest(args) -> int:
+    from .selftest import selftest
+
+    outcomes = selftest(_course(), args.lessons, workers=args.workers)
+    return 0 if all(o.ok for o in outcomes) else 1
+
+
+def cmd_feedback(args) -> int:
+    """nbgrader's full-notebook feedback for every graded submission (hidden tests removed)."""
+    from .course import api, nbgrader_config
+
+    course, out = _course(), Path(args.out).resolve()
+    nbg = api(nbgrader_config(course, out / "nbgrader", out / "nbgrader" / "release", feedback=out / "feedback"))
+    n = 0
+    for nb in sorted((out / "nbgrader" / "autograded").glob("*/*/*.ipynb")):
+        student, lesson = nb.parent.parent.name, nb.parent.name
+        r = nbg.generate_feedback(lesson, student, force=True)
+        n += bool(r["success"])
+    print(f"wrote nbgrader's notebook feedback for {n} submissions under {out / 'feedback'}")
+    return 0
+
+
 def cmd_demo(args) -> int:
     """Release every lesson, grade a three-learner class, and report."""
-    from .grade import grade
     from .release import release
     from .report import report
     from .submissions import demo_class
@@ -81,8 +106,8 @@ def cmd_demo(args) -> int:
     release(course, lessons)
     who = demo_class(course, lessons, out / "submissions")
     print("\nclass: " + "; ".join(f"{k}: {v}" for k, v in who.items()))
-    cmd_grade(argparse.Namespace(submissions=out / "submissions", out=out, lesson=lessons,
-                                 timeout=args.timeout, quiet=False))
+    cmd_grade(argparse.Namespace(submissions=out / "submissions", out=out, lesson=lessons, timeout=args.timeout,
+                                 workers=os.cpu_count() or 1, memory=4096, force=True, quiet=False))
     print()
     report(out)
     return 0
@@ -103,8 +128,11 @@ def main(argv=None) -> int:
     g = sub.add_parser("grade", help="autograde SUBMISSIONS/<student_id>/<lesson>/<lesson>.ipynb")
     g.add_argument("submissions")
     g.add_argument("--lesson", action="append", help="grade only this lesson (repeatable; default all)")
-    g.add_argument("--workers", type=int, default=1, help="parallel notebooks (1 for now)")
+    g.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="notebooks executed in parallel (default: the number of CPU cores)")
     g.add_argument("--timeout", type=int, default=30, help="seconds per cell (default 30)")
+    g.add_argument("--memory", type=int, default=4096, help="memory limit per notebook in MB (default 4096)")
+    g.add_argument("--force", action="store_true", help="re-run submissions graded before and unchanged")
     g.add_argument("--out", default="grading", help="output directory (default grading/)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.set_defaults(func=cmd_grade)
@@ -113,6 +141,15 @@ def main(argv=None) -> int:
     c.add_argument("notebook")
     c.add_argument("--timeout", type=int, default=60, help="seconds per cell (default 60)")
     c.set_defaults(func=cmd_check)
+
+    st = sub.add_parser("selftest", help="grade solutions, untouched lessons and known mistakes; mutation score")
+    st.add_argument("lessons", nargs="*", help="lesson ids (default: all)")
+    st.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    st.set_defaults(func=cmd_selftest)
+
+    fb = sub.add_parser("feedback", help="add nbgrader's full-notebook feedback HTML to a grade run")
+    fb.add_argument("--out", default="grading", help="the grade run's output directory")
+    fb.set_defaults(func=cmd_feedback)
 
     rp = sub.add_parser("report", help="class summary from a grade run")
     rp.add_argument("--out", default="grading", help="the grade run's output directory")

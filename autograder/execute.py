@@ -1,28 +1,65 @@
 """Step 2, execute: run a notebook the way the autograder does.
 
-``execute`` uses nbgrader's own ``Execute`` preprocessor (per-cell timeout, errors
-recorded and execution continued, a timed-out cell interrupted and marked with a
-``CellTimeoutError``) in the notebook's own directory. A kernel that dies ends the
-run; the cells after it keep no outputs and score as "not run".
+``execute`` uses nbgrader's own ``Execute`` preprocessor (per-cell timeout with an
+interrupt, errors recorded and execution continued) with two limits nbgrader lacks:
+
+* an **output budget** per cell (``MAX_OUTPUT_CHARS``): a cell that prints megabytes
+  keeps its first part and a note, and the grader's memory stays bounded;
+* a **time budget** for the whole notebook: once it is spent, the remaining cells are
+  not run (they score 0 as "not run"), so a submission that ignores interrupts cannot
+  hold a worker for ``cells × timeout``.
+
+A kernel that dies (``os._exit``, a crash, a resource limit) ends the run; the cells
+after it keep no outputs and score as "not run".
+
+``execute_job`` is what a grading worker runs for one submission: the notebook (as
+JSON text, so any ``concurrent.futures`` executor, a Dask cluster's included, can carry
+it) is executed in the ``ann-sandbox`` kernel (``sandbox.py``) in a scratch directory
+of its own, and the executed notebook comes back as JSON text. The worker never sees
+the gradebook.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+
+MAX_OUTPUT_CHARS = 100_000
 
 
 class NotebookError(ValueError):
     """The file is not a notebook nbgrader can grade (bad JSON, wrong schema, ...)."""
 
 
-def read(path: Path):
-    """Read and validate a notebook, or raise ``NotebookError`` saying what is wrong."""
+def read(path: Path, notes: list[str] | None = None):
+    """Read and validate a notebook, or raise ``NotebookError`` saying what is wrong.
+
+    Duplicated cell ids (a copy-pasted cell) are repaired rather than refused; a note
+    is appended to ``notes`` when one is given.
+    """
     try:
-        nb = nbformat.read(str(path), as_version=4)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            nb = nbformat.read(str(path), as_version=4)
     except Exception as exc:
         raise NotebookError(f"{path.name} is not a valid notebook: {type(exc).__name__}: {str(exc)[:200]}") from exc
+    ids = [c.get("id") for c in nb.get("cells", []) if isinstance(c, dict)]
+    repaired = any("cell id" in str(w.message) for w in caught)  # nbformat repairs duplicates itself
+    if repaired or len([i for i in ids if i]) != len({i for i in ids if i}):
+        seen = set()
+        for c in nb.cells:
+            if c.get("id") in seen:
+                c["id"] = nbformat.v4.new_code_cell().id
+            seen.add(c.get("id"))
+        if notes is not None:
+            notes.append("duplicated cells were given new ids")
     try:
         nbformat.validate(nb)
     except nbformat.ValidationError as exc:
@@ -30,18 +67,121 @@ def read(path: Path):
     return nb
 
 
-def execute(nb, cwd: Path, timeout: int = 30):
-    """Execute ``nb`` in place in ``cwd``; returns ``(nb, problem)``, problem '' if none."""
+def _executor_class():
+    from nbformat import NotebookNode
     from nbgrader.preprocessors import Execute
 
+    class BudgetedExecute(Execute):
+        """nbgrader's ``Execute`` with an output budget per cell and a time budget per notebook."""
+
+        budget = None  # seconds for the whole notebook, or None
+        _deadline = None
+        _chars: dict
+
+        def preprocess(self, nb, resources=None, km=None):
+            self._chars = {}
+            self._deadline = time.monotonic() + self.budget if self.budget else None
+            return super().preprocess(nb, resources, km)
+
+        def preprocess_cell(self, cell, resources, index):
+            if self._deadline is not None and time.monotonic() > self._deadline:
+                return cell, resources  # out of time: left "not run"
+            return super().preprocess_cell(cell, resources, index)
+
+        def output(self, outs, msg, display_id, cell_index):
+            out = super().output(outs, msg, display_id, cell_index)
+            if out is None:
+                return None
+            size = len(str(out.get("text", ""))) + sum(len(str(v)) for v in out.get("data", {}).values())
+            used = self._chars.get(cell_index, 0)
+            self._chars[cell_index] = used + size
+            if used + size > MAX_OUTPUT_CHARS and out.output_type in ("stream", "display_data", "execute_result"):
+                if outs and outs[-1] is out:
+                    outs.pop()
+                if used <= MAX_OUTPUT_CHARS:  # the first overflow: keep the start and say so
+                    room = max(MAX_OUTPUT_CHARS - used, 0)
+                    text = str(out.get("text", ""))[:room]
+                    outs.append(NotebookNode(output_type="stream", name="stdout", text=text + (
+                        f"\n… output truncated: this cell printed more than {MAX_OUTPUT_CHARS:,} characters\n")))
+                return None
+            return out
+
+    return BudgetedExecute
+
+
+def execute(nb, cwd: Path, timeout: int = 30, *, kernel_name: str = "python3", budget: float | None = None):
+    """Execute ``nb`` in place in ``cwd``; returns ``(nb, problem)``, problem '' if none."""
     from .course import KERNEL_ARGS
 
-    ep = Execute(timeout=timeout, kernel_name="python3", extra_arguments=KERNEL_ARGS)
+    ep = _executor_class()(timeout=timeout, kernel_name=kernel_name, extra_arguments=KERNEL_ARGS)
+    ep.budget = budget
     try:
         ep.preprocess(nb, {"metadata": {"path": str(cwd)}})
     except Exception as exc:  # DeadKernelError and friends: keep what ran
-        return nb, f"execution stopped: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        return nb, f"execution stopped: {type(exc).__name__}: {first}"[:300]
+    if budget and ep._deadline is not None and time.monotonic() > ep._deadline:
+        return nb, f"the notebook used up its time budget of {budget:g} s; later cells were not run"
     return nb, ""
+
+
+@dataclass
+class Job:
+    """One submission to execute: the sanitized notebook as JSON text and the limits."""
+
+    key: tuple  # (student_id, lesson): handed back untouched
+    notebook: str
+    timeout: int = 30
+    memory_mb: int = 4096
+    hide: tuple = ()  # paths the learner's code must not see (gradebook workspace, submissions, ...)
+
+
+@dataclass
+class Done:
+    key: tuple
+    notebook: str
+    problem: str
+    seconds: float
+
+
+_WORKER: dict = {}
+
+
+def _worker_base() -> Path:
+    """Per-process set-up, once: a JUPYTER_PATH with the sandbox kernelspec, a warm font cache."""
+    if "base" not in _WORKER:
+        from .sandbox import kernelspec
+
+        root = Path(tempfile.gettempdir()) / "ann-grader"  # hidden from every sandboxed kernel
+        root.mkdir(mode=0o700, exist_ok=True)
+        base = Path(tempfile.mkdtemp(prefix="worker-", dir=root))
+        kernelspec(base / "jupyter")
+        os.environ["JUPYTER_PATH"] = str(base / "jupyter")
+        os.environ["MPLCONFIGDIR"] = str(base / "mpl")
+        import matplotlib.font_manager  # noqa: F401  (builds the font cache once per worker)
+
+        _WORKER["base"] = base
+    return _WORKER["base"]
+
+
+def execute_job(job: Job) -> Done:
+    """Execute one submission in a fresh sandboxed kernel (runs in a worker process)."""
+    from .sandbox import KERNEL_NAME
+
+    t0 = time.perf_counter()
+    base = _worker_base()
+    scratch = Path(tempfile.mkdtemp(prefix="sub-", dir=base))
+    try:
+        shutil.copytree(base / "mpl", scratch / ".matplotlib")
+        nb = nbformat.reads(job.notebook, as_version=4)
+        n_code = sum(c.cell_type == "code" for c in nb.cells)
+        budget = max(4 * job.timeout, min(n_code * job.timeout, 20 * job.timeout))
+        os.environ.update(ANN_SANDBOX_DIR=str(scratch), ANN_SANDBOX_HIDE=os.pathsep.join([str(base.parent), *job.hide]),
+                          ANN_SANDBOX_CPU=str(int(budget) + 5), ANN_SANDBOX_MEMORY_MB=str(job.memory_mb))
+        nb, problem = execute(nb, scratch, job.timeout, kernel_name=KERNEL_NAME, budget=budget)
+        return Done(job.key, nbformat.writes(nb), problem, time.perf_counter() - t0)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def refresh_solution(path: Path, timeout: int = 120) -> None:
@@ -57,6 +197,6 @@ def refresh_solution(path: Path, timeout: int = 120) -> None:
     nb = read(path)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False, store_widget_state=False,
                    extra_arguments=KERNEL_ARGS, resources={"metadata": {"path": str(path.parent)}}).execute()
     nbformat.write(nb, str(path))

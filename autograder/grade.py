@@ -1,38 +1,62 @@
-"""Step 4, grade a class: ``python -m autograder grade SUBMISSIONS [--out DIR]``.
+"""Step 4, grade a class: ``python -m autograder grade SUBMISSIONS [--workers N] [--out DIR]``.
 
-``SUBMISSIONS/<student_id>/<lesson>/<lesson>.ipynb`` → for every submission:
+``SUBMISSIONS/<student_id>/<lesson>/<lesson>.ipynb`` → for every submission, the steps
+of ``nbgrader autograde`` with the same nbgrader preprocessors, split so that only the
+middle one runs learner code, in parallel and sandboxed:
 
-1. the lesson is registered in the gradebook (nbgrader ``generate_assignment``);
-2. the notebook is validated and copied into the workspace's ``submitted/`` (a private
-   copy: the learner's code never runs next to the originals);
-3. nbgrader ``autograde`` restores the test cells from the gradebook, runs the
-   notebook with a per-cell timeout and saves the grades in ``DIR/nbgrader/gradebook.db``;
-4. nbgrader ``generate_feedback`` writes ``DIR/feedback/<student>/<lesson>/<lesson>.html``
-   (hidden tests removed, see ``feedback.py``).
+1. **register** each lesson in the gradebook (nbgrader ``generate_assignment``);
+2. **prepare** (here, reads the gradebook): read and validate the notebook, put back
+   deleted or moved graded cells (``repair``), then nbgrader's sanitize preprocessors
+   (``ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
+   CheckCellMetadata``: test cells and locked cells are restored from the gradebook);
+3. **execute** in a worker (``execute.execute_job``: a fresh sandboxed kernel, per-cell
+   timeout, output and time budgets; no gradebook in reach). Any
+   ``concurrent.futures.Executor`` will do: a local process pool for ``--workers N``,
+   or a Dask cluster's ``client.get_executor()`` through ``grade(executor=…)``;
+4. **verify** (here): re-check each passing test cell outside the kernel (``verify.py``);
+5. **save** (here, the only gradebook writer): test cells that never ran get an error
+   (nbgrader would give them full points), then nbgrader's ``IgnorePattern, LimitOutput,
+   SaveAutoGrades, AssignLatePenalties, CheckCellMetadata``, and the autograded
+   notebook is written;
+6. **feedback**: a page per learner and lesson, ``DIR/feedback/<student>/<lesson>/<lesson>.html``,
+   with each item's points and hint and the learner's own code, no test cell at all
+   (``feedback.py``; ``python -m autograder feedback`` adds nbgrader's full-notebook
+   feedback, hidden tests removed).
 
-Then ``DIR/grades.csv`` and ``DIR/items.csv`` are exported from the gradebook, with
-each item's status and message read from the autograded notebook (``score.py``).
-A submission that cannot be graded (not a notebook, a dead kernel, …) gets 0 for
-what could not be graded and a reason, and the batch goes on.
+Then ``DIR/grades.csv`` and ``DIR/items.csv`` hold every submission's grades. A
+submission that cannot be graded gets 0 for what could not be graded and a reason,
+and the batch goes on. Grading is idempotent, and a batch that was interrupted
+resumes: a submission whose autograded copy records the same source hash is not run
+again (``--force`` re-runs everything).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import logging
+import os
 import re
-import shutil
-import time
+import sys
 import warnings
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
+
 from .course import Course, api, nbgrader_config
-from .execute import NotebookError, read
-from .score import Item, clean, score_notebook, test_cells
+from .execute import Job, NotebookError, execute_job, read
+from .feedback import write_page
+from .score import Item, clean, mark_not_run, score_notebook, test_cells
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 GRADE_FIELDS = ["student_id", "assignment", "score", "max_score", "status", "message"]
 ITEM_FIELDS = ["student_id", "assignment", "grade_id", "score", "max_score", "status", "message"]
+SANITIZE = ["ClearOutput", "DeduplicateIds", "OverwriteKernelspec", "OverwriteCells", "CheckCellMetadata"]
+_QUIET = logging.getLogger("autograder.nbgrader")  # OverwriteCells warns about every restored cell
+_QUIET.setLevel(logging.ERROR)
+SAVE = ["IgnorePattern", "LimitOutput", "SaveAutoGrades", "AssignLatePenalties", "CheckCellMetadata"]
 
 
 @dataclass
@@ -55,117 +79,246 @@ def discover(submissions: Path, lessons: list[str]) -> list[tuple[str, str]]:
     return [(s, lesson) for s in students for lesson in lessons]
 
 
-def grade(course: Course, submissions: Path, out: Path, lessons: list[str] | None = None,
-          timeout: int = 30, progress: bool = True) -> list[Result]:
+class Inline(Executor):
+    """Runs each job at once in this process (``--workers 1``)."""
+
+    def submit(self, fn, *args, **kwargs):
+        f = Future()
+        try:
+            f.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001  (handed back like a pool would)
+            f.set_exception(exc)
+        return f
+
+
+def grade(course: Course, submissions: Path, out: Path, lessons: list[str] | None = None, *,
+          timeout: int = 30, workers: int = 1, memory_mb: int = 4096, progress: bool = True,
+          force: bool = False, executor: Executor | None = None) -> list[Result]:
     """Grade every student's submission of ``lessons``; write the CSVs; return the results."""
     submissions, out = submissions.resolve(), out.resolve()
     lessons = course.resolve(lessons)
-    workspace = out / "nbgrader"
-    workspace.mkdir(parents=True, exist_ok=True)
-    config = nbgrader_config(course, workspace, workspace / "release", feedback=out / "feedback",
-                             timeout=timeout)
-    nbg = api(config)
-    warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy autoflush chatter inside nbgrader
-    for lesson in lessons:  # 1. register the lesson and its test cells in the gradebook
-        r = nbg.generate_assignment(lesson, force=True, create=True)
-        if not r["success"]:
-            raise SystemExit(f"cannot register {lesson} in the gradebook:\n{r.get('error') or r.get('log')}")
-
+    g = _Grading(course, submissions, out, timeout, memory_mb, force)
+    g.register(lessons)
     pairs = discover(submissions, lessons)
-    results = []
-    bar = _progress(len(pairs), progress)
-    for student, lesson in pairs:
-        t0 = time.perf_counter()
-        results.append(_grade_one(nbg, course, config, submissions, student, lesson))
-        results[-1].seconds = time.perf_counter() - t0
-        bar.update(1)
-    bar.close()
+    results: dict[tuple, Result] = {}
+    jobs: list[Job] = []
+    for student, lesson in pairs:  # 2. prepare (or reuse, or a zero with its reason)
+        prepared = g.prepare(student, lesson)
+        if isinstance(prepared, Result):
+            results[(student, lesson)] = prepared
+        else:
+            jobs.append(prepared)
+    bar = _progress(len(pairs), len(pairs) - len(jobs), progress)
+    own = executor is None
+    executor = executor or (Inline() if workers <= 1 else ProcessPoolExecutor(max_workers=workers))
+    try:
+        futures = {executor.submit(execute_job, job): job for job in jobs}  # 3. execute
+        for future in as_completed(futures):
+            job = futures[future]
+            results[job.key] = g.finish(job, future)  # 4.-6. verify, save, feedback
+            bar.update(1)
+    finally:
+        if own:
+            executor.shutdown(cancel_futures=True)
+        bar.close()
+    ordered = [results[p] for p in pairs]
+    for r in ordered:  # 6. feedback
+        nb_path = g._autograded(r.student_id, r.assignment)
+        nb = read(nb_path) if r.status == "graded" and nb_path.exists() else None
+        write_page(r, nb, out / "feedback" / r.student_id / r.assignment / f"{r.assignment}.html")
     _write_csv(out / "grades.csv", GRADE_FIELDS,
-               [[r.student_id, r.assignment, _num(r.score), _num(r.max_score), r.status, r.message] for r in results])
+               [[r.student_id, r.assignment, _num(r.score), _num(r.max_score), r.status, r.message]
+                for r in ordered])
     _write_csv(out / "items.csv", ITEM_FIELDS,
                [[r.student_id, r.assignment, i.grade_id, _num(i.score), _num(i.max_score), i.status, i.message]
-                for r in results for i in r.items])
-    return results
+                for r in ordered for i in r.items])
+    return ordered
 
 
-def _grade_one(nbg, course, config, submissions, student, lesson) -> Result:
-    released_items = _released_items(config, lesson)
-    max_score = sum(i.max_score for i in released_items)
+class _Grading:
+    """The gradebook side of a grade run (this process is its only writer)."""
 
-    def zero(status, message):
-        items = [Item(i.grade_id, 0.0, i.max_score, status, message) for i in released_items]
-        return Result(student, lesson, 0.0, max_score, status, message, items)
+    def __init__(self, course, submissions, out, timeout, memory_mb, force):
+        self.course, self.submissions, self.out = course, submissions, out
+        self.timeout, self.memory_mb, self.force = timeout, memory_mb, force
+        self.workspace = out / "nbgrader"
+        self.workspace.mkdir(parents=True, exist_ok=True)
+        os.chmod(out, 0o700)  # the gradebook, exports and feedback are the instructor's
+        self.config = nbgrader_config(course, self.workspace, self.workspace / "release",
+                                      feedback=out / "feedback", timeout=timeout)
+        self.nbg = api(self.config)
+        self.dirs = self.config.CourseDirectory
+        self.hide = (str(out), str(submissions), str(course.solutions.resolve()))
+        warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy autoflush chatter
+        self._released: dict[str, object] = {}
 
-    if not STUDENT_ID.match(student):
-        return zero("invalid", f"student id {student!r} may only use letters, digits, '_', '.', '-'")
-    src = submissions / student / lesson / f"{lesson}.ipynb"
-    dest_dir = Path(config.CourseDirectory.submitted_directory) / student / lesson
-    shutil.rmtree(dest_dir, ignore_errors=True)
-    dest_dir.mkdir(parents=True)
-    reason = ""
-    if not src.exists():
-        reason, status = f"no submission: {lesson}/{lesson}.ipynb not found", "missing"
-    else:
+    # 1. register
+    def register(self, lessons):
+        for lesson in lessons:
+            r = self.nbg.generate_assignment(lesson, force=True, create=True)
+            if not r["success"]:
+                raise SystemExit(f"cannot register {lesson} in the gradebook:\n{r.get('error') or r.get('log')}")
+            self._released[lesson] = read(Path(self.dirs.release_directory) / lesson / f"{lesson}.ipynb")
+
+    def _resources(self, student, lesson):
+        from nbconvert.exporters.exporter import ResourcesDict
+
+        r = ResourcesDict()
+        r["nbgrader"] = {"student": student, "assignment": lesson, "notebook": lesson,
+                         "db_url": self.dirs.db_url, "course_id": self.dirs.course_id}
+        return r
+
+    def _run(self, names, nb, resources):
+        import nbgrader.preprocessors as pp
+
+        for name in names:
+            nb, resources = getattr(pp, name)(config=self.config, log=_QUIET).preprocess(nb, resources)
+        return nb, resources
+
+    def _zero(self, student, lesson, status, message) -> Result:
+        """Every item 0 with ``message``, recorded in the gradebook like a missing notebook."""
+        from nbgrader.api import Gradebook
+
+        items = [Item(c.metadata.nbgrader["grade_id"], 0.0, float(c.metadata.nbgrader.get("points", 0)),
+                      status, message) for c in test_cells(self._released[lesson])]
+        if STUDENT_ID.match(student):
+            with Gradebook(self.dirs.db_url, self.dirs.course_id) as gb:
+                gb.update_or_create_student(student)
+                submission = gb.update_or_create_submission(lesson, student)
+                for notebook in submission.notebooks:
+                    for grade in notebook.grades:
+                        grade.auto_score, grade.manual_score, grade.needs_manual_grade = 0, None, False
+                gb.db.commit()
+        return Result(student, lesson, 0.0, sum(i.max_score for i in items), status, message, items)
+
+    def _autograded(self, student, lesson) -> Path:
+        return Path(self.dirs.autograded_directory) / student / lesson / f"{lesson}.ipynb"
+
+    # 2. prepare
+    def prepare(self, student, lesson) -> Job | Result:
+        if not STUDENT_ID.match(student):
+            return self._zero(student, lesson, "invalid",
+                              f"student id {student!r} may only use letters, digits, '_', '.', '-'")
+        src = self.submissions / student / lesson / f"{lesson}.ipynb"
+        if not src.is_file():
+            return self._zero(student, lesson, "missing", f"no submission: {lesson}/{lesson}.ipynb not found")
+        digest = hashlib.sha256(src.read_bytes()).hexdigest()
+        done = self._autograded(student, lesson)
+        if not self.force and done.exists():
+            try:
+                if read(done).metadata.get("autograder", {}).get("source_sha256") == digest:
+                    return self._collect(student, lesson)  # graded before, unchanged: resume
+            except Exception:  # noqa: BLE001  (a damaged earlier result: grade again)
+                pass
+        notes: list[str] = []
         try:
-            read(src)
-            shutil.copy2(src, dest_dir / src.name)
+            nb = read(src, notes)
+            notes += repair(nb, self._released[lesson])
+            nb, _ = self._run(SANITIZE, nb, self._resources(student, lesson))
         except NotebookError as exc:
-            reason, status = str(exc), "invalid"
-    if reason:  # nothing to run: record the zero in the gradebook as nbgrader does for a missing notebook
-        _record_zero(config, student, lesson)
-        return zero(status, reason)
-    result = nbg.autograde(lesson, student, force=True, create=True)
-    if not result["success"]:
-        _record_zero(config, student, lesson)
-        return zero("error", "nbgrader could not grade this notebook: " + _last_error(result))
-    nbg.generate_feedback(lesson, student, force=True)
-    return _collect(config, student, lesson)
+            return self._zero(student, lesson, "invalid", str(exc))
+        except Exception as exc:  # noqa: BLE001  (nbgrader refused the notebook)
+            return self._zero(student, lesson, "invalid", f"the notebook cannot be graded: {clean(str(exc), 300)}")
+        nb.metadata["autograder"] = {"source_sha256": digest, "notes": notes}
+        return Job((student, lesson), nbformat.writes(nb), self.timeout, self.memory_mb, self.hide)
+
+    # 4.-6. verify, save, feedback
+    def finish(self, job: Job, future: Future) -> Result:
+        from nbgrader.api import Gradebook
+
+        from .verify import verify
+
+        student, lesson = job.key
+        try:
+            done = future.result()
+        except Exception as exc:  # noqa: BLE001  (the worker itself failed)
+            return self._zero(student, lesson, "error", f"the grader could not run this notebook: "
+                                                        f"{type(exc).__name__}: {clean(str(exc), 200)}")
+        nb = nbformat.reads(done.notebook, as_version=4)
+        mark_not_run(nb)
+        problems = verify(nb)
+        notes = nb.metadata["autograder"]["notes"]
+        notes += [p for p in [done.problem] if p] + [f"not verified: {p}" for p in problems]
+        with Gradebook(self.dirs.db_url, self.dirs.course_id) as gb:
+            gb.update_or_create_student(student)
+            gb.update_or_create_submission(lesson, student)
+        try:
+            nb, _ = self._run(SAVE, nb, self._resources(student, lesson))
+        except Exception as exc:  # noqa: BLE001
+            return self._zero(student, lesson, "error", f"nbgrader could not save the grades: {clean(str(exc), 200)}")
+        path = self._autograded(student, lesson)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, str(path))
+        result = self._collect(student, lesson)
+        result.seconds = done.seconds
+        return result
+
+    def _collect(self, student, lesson) -> Result:
+        """Scores from the gradebook; statuses and messages from the autograded notebook."""
+        from nbgrader.api import Gradebook
+
+        nb = read(self._autograded(student, lesson))
+        items = score_notebook(nb)
+        with Gradebook(self.dirs.db_url, self.dirs.course_id) as gb:
+            sub = gb.find_submission(lesson, student)
+            for item in items:
+                g = gb.find_grade(item.grade_id, lesson, lesson, student)
+                item.score, item.max_score = float(g.score), float(g.max_score)
+                if item.score >= item.max_score:
+                    item.status, item.message = "passed", ""
+                elif item.status == "passed":
+                    item.status = "failed"
+            score, max_score = float(sub.score), float(sub.max_score)
+        failed = [i.name for i in items if i.status != "passed"]
+        message = "all items pass" if not failed else "failed: " + ", ".join(failed)
+        notes = nb.metadata.get("autograder", {}).get("notes", [])
+        if notes:
+            message += " (" + "; ".join(clean(n, 150) for n in notes) + ")"
+        return Result(student, lesson, score, max_score, "graded", message, items)
 
 
-def _collect(config, student, lesson) -> Result:
-    """Scores from the gradebook; statuses and messages from the autograded notebook."""
-    from nbgrader.api import Gradebook
+def repair(nb, released) -> list[str]:
+    """Put back graded and locked cells the learner deleted, moved or duplicated; returns notes.
 
-    nb_path = Path(config.CourseDirectory.autograded_directory) / student / lesson / f"{lesson}.ipynb"
-    items = score_notebook(read(nb_path))
-    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gb:
-        sub = gb.find_submission(lesson, student)
-        for item in items:
-            g = gb.find_grade(item.grade_id, lesson, lesson, student)
-            item.score, item.max_score = float(g.score), float(g.max_score)
-            if item.score >= item.max_score:
-                item.status, item.message = "passed", ""
-            elif item.status == "passed":
-                item.status = "failed"
-        score, max_score = float(sub.score), float(sub.max_score)
-    failed = [i.name for i in items if i.status != "passed"]
-    message = "all items pass" if not failed else "failed: " + ", ".join(failed)
-    return Result(student, lesson, score, max_score, "graded", message, items)
+    nbgrader restores the *content* of such cells (``OverwriteCells``) but not a cell that
+    is gone or a test cell moved above the function it tests. A missing cell is inserted
+    after the nearest released cell before it that is still there; a test cell found
+    above its function's cell is moved back below it.
+    """
+    from nbgrader import utils
 
+    def gid(c):
+        return c.metadata.get("nbgrader", {}).get("grade_id") if isinstance(c.metadata.get("nbgrader"), dict) else None
 
-def _record_zero(config, student, lesson) -> None:
-    """A submission with every grade 0 (nbgrader's own treatment of a missing notebook)."""
-    from nbgrader.api import Gradebook
-
-    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gb:
-        gb.update_or_create_student(student)
-        submission = gb.update_or_create_submission(lesson, student)
-        for notebook in submission.notebooks:
-            for g in notebook.grades:
-                g.auto_score, g.manual_score, g.needs_manual_grade = 0, None, False
-        gb.db.commit()
-
-
-def _released_items(config, lesson) -> list[Item]:
-    nb = read(Path(config.CourseDirectory.release_directory) / lesson / f"{lesson}.ipynb")
-    return [Item(c.metadata.nbgrader["grade_id"], 0.0, float(c.metadata.nbgrader.get("points", 0)), "", "")
-            for c in test_cells(nb)]
-
-
-def _last_error(result) -> str:
-    text = result.get("error") or result.get("log") or "unknown error"
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return clean(lines[-1] if lines else text, 300)
+    notes = []
+    seen = set()
+    for cell in reversed(nb.cells):  # duplicates: the last copy is graded, as nbgrader's DeduplicateIds does
+        g = gid(cell)
+        if g is not None and g in seen:
+            del cell.metadata["nbgrader"]
+            notes.append(f"{g} appears more than once; the last copy was graded")
+        seen.add(g)
+    present = {gid(c) for c in nb.cells}
+    previous = None
+    for cell in released.cells:
+        g = gid(cell)
+        if g is None:
+            continue
+        if g not in present and (utils.is_grade(cell) or utils.is_locked(cell)):
+            at = next((i + 1 for i, c in enumerate(nb.cells) if previous and gid(c) == previous), 0)
+            nb.cells.insert(at, nbformat.from_dict(cell))
+            notes.append(f"restored the deleted cell {g}")
+        previous = g if g in {gid(c) for c in nb.cells} else previous
+    for cell in list(nb.cells):
+        g = gid(cell)
+        if g and g.startswith("test_") and utils.is_grade(cell):
+            ids = [gid(c) for c in nb.cells]
+            fn = g.removeprefix("test_")
+            if fn in ids and ids.index(fn) > ids.index(g):
+                nb.cells.remove(cell)
+                nb.cells.insert(ids.index(fn), cell)  # after fn, which moved up by one
+                notes.append(f"moved {g} back below {fn}")
+    return notes
 
 
 def _num(x: float) -> str:
@@ -174,10 +327,12 @@ def _num(x: float) -> str:
 
 def _write_csv(path: Path, header, rows) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(header)
         w.writerows(rows)
+    tmp.replace(path)
 
 
 class _NoBar:
@@ -188,9 +343,9 @@ class _NoBar:
         pass
 
 
-def _progress(total: int, enabled: bool):
-    if not enabled or total < 2:
+def _progress(total: int, done: int, enabled: bool):
+    if not enabled or total - done < 2:
         return _NoBar()
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="notebook", desc="grading")
+    return tqdm(total=total, initial=done, unit="notebook", desc="grading", file=sys.stderr)

@@ -41,6 +41,8 @@ def clean(text: str, limit: int = MAX_MESSAGE) -> str:
 def error_message(out) -> str:
     """``ename: evalue`` of an error output, without colour codes, shortened."""
     ename, evalue = out.get("ename", "Error"), out.get("evalue", "")
+    if ename == "CellNotRun":
+        return NOT_RUN
     if ename == "CellTimeoutError":
         return "CellTimeoutError: the cell did not finish before the time limit (an endless loop?)"
     return clean(f"{ename}: {evalue}" if evalue else ename)
@@ -51,21 +53,35 @@ def test_cells(nb):
     return [c for c in nb.cells if c.cell_type == "code" and utils.is_grade(c) and not utils.is_solution(c)]
 
 
+NOT_RUN = "the cell did not run (the kernel stopped or the time ran out before it)"
+
+
+def mark_not_run(nb) -> None:
+    """Give every test cell that never ran an error output, so nbgrader scores it 0 too."""
+    from nbformat import NotebookNode
+
+    for cell in test_cells(nb):
+        if cell.get("execution_count") is None and not any(o.output_type == "error" for o in cell.outputs):
+            cell.outputs.append(NotebookNode(output_type="error", ename="CellNotRun", evalue=NOT_RUN,
+                                             traceback=[f"CellNotRun: {NOT_RUN}"]))
+
+
 def score_cell(cell) -> Item:
     grade_id = cell.metadata.nbgrader["grade_id"]
     max_score = float(cell.metadata.nbgrader.get("points", 0))
     if cell.get("execution_count") is None and not cell.get("outputs"):
-        return Item(grade_id, 0.0, max_score, "not run", "the cell did not run (the kernel stopped before it)")
+        return Item(grade_id, 0.0, max_score, "not run", NOT_RUN)
     score, max_score = utils.determine_grade(cell)
     score = float(score or 0.0)
     message, status = "", "passed" if score >= max_score else "failed"
-    for out in cell.outputs:
-        if out.output_type == "error":
-            message = error_message(out)
-            status = "timeout" if out.get("ename") == "CellTimeoutError" else "failed"
-            break
-        if out.output_type == "stream" and out.name == "stderr":
-            message = clean("wrote to stderr: " + out.text)
+    errors = [o for o in cell.outputs if o.output_type == "error"]
+    stderr = [o for o in cell.outputs if o.output_type == "stream" and o.name == "stderr"]
+    if errors:  # a timeout first: the KeyboardInterrupt that the interrupt raised is its symptom
+        first = next((o for o in errors if o.get("ename") == "CellTimeoutError"), errors[0])
+        message = error_message(first)
+        status = {"CellTimeoutError": "timeout", "CellNotRun": "not run"}.get(first.get("ename"), "failed")
+    elif stderr:
+        message = clean("wrote to stderr: " + stderr[0].text)
     return Item(grade_id, score, max_score, status, message)
 
 

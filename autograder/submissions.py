@@ -36,6 +36,13 @@ def learner_notebook(course: Course, lesson: str, answers: dict | None = None, u
     return released
 
 
+def graded_functions(course: Course, lesson: str) -> list[str]:
+    """The grade_ids of a lesson's solution cells (the functions learners write), in order."""
+    released = nbformat.read(str(course.lesson(lesson)), as_version=4)
+    return [c.metadata["nbgrader"]["grade_id"] for c in released.cells
+            if c.metadata.get("nbgrader", {}).get("solution")]
+
+
 def write(nb, submissions: Path, student: str, lesson: str) -> Path:
     path = submissions / student / lesson / f"{lesson}.ipynb"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -56,9 +63,7 @@ def demo_class(course: Course, lessons: list[str], submissions: Path) -> dict[st
     for lesson in lessons:
         write(learner_notebook(course, lesson), submissions, "ada", lesson)
         write(learner_notebook(course, lesson, untouched=True), submissions, "ben", lesson)
-        released = nbformat.read(str(course.lesson(lesson)), as_version=4)
-        graded = [c.metadata["nbgrader"]["grade_id"] for c in released.cells
-                  if c.metadata.get("nbgrader", {}).get("solution")]
+        graded = graded_functions(course, lesson)
         slip = next((g for g in graded if g in DEMO_MISTAKES), graded[0] if graded else None)
         answers = {slip: DEMO_MISTAKES.get(slip)} if slip else {}
         write(learner_notebook(course, lesson, answers), submissions, "cy", lesson)

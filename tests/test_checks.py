@@ -204,3 +204,23 @@ def test_almost_right_is_not_right():
     with pytest.raises(CheckFailed, match="values differ"):
         check("sigmoid", lambda z: ref(z) * (1 + 1e-4), quiet=True)
     check("sigmoid", lambda z: ref(z) * (1 + 1e-9), quiet=True)  # rounding noise is fine
+
+
+def test_replay_rechecks_recorded_values_outside_the_kernel(monkeypatch):
+    """What ``check`` records in a grading kernel is checked again by ``replay``, from the seed."""
+    from ann_core.checks import RECORD_ENV, RECORD_MIME, replay
+
+    shown = []
+    monkeypatch.setenv(RECORD_ENV, "1")
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append(obj))
+    ref = SPECS["sigmoid"].reference
+    check("sigmoid", lambda z: ref(z), seed=3, hidden=True, quiet=True)
+    record = shown[-1][RECORD_MIME]
+    assert (record["name"], record["seed"], record["hidden"]) == ("sigmoid", 3, True)
+    assert replay(record) == ""
+    forged = dict(record, values=[dict(v, array=[v["array"][0], ["0.5"] * len(v["array"][1])])
+                                  for v in record["values"]])
+    assert "differ" in replay(forged)  # a wrong value is caught
+    assert "expected" in replay(dict(record, values=record["values"][:-1]))  # a missing one too
+    assert replay(dict(record, seed=4)) != ""  # the values belong to the seed
+    assert "could not be read" in replay({"name": "sigmoid"})

@@ -23,9 +23,11 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import os as _os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -236,8 +238,8 @@ def _failure(name, case, why, hint="") -> CheckFailed:
     return CheckFailed(f"{name}({_show_args(case.args, case.kwargs)}) {why}.{hint}")
 
 
-def run_case(spec: Spec, fn, case: Case, expected) -> None:
-    """Call ``fn`` on ``case`` and raise ``CheckFailed`` unless it returns ``expected``."""
+def run_case(spec: Spec, fn, case: Case, expected):
+    """Call ``fn`` on ``case``; raise ``CheckFailed`` unless it returns ``expected``; return its value."""
     name = spec.name
     res = call(fn, case.args, case.kwargs)
     if isinstance(res.error, NotImplementedError):
@@ -262,13 +264,37 @@ def run_case(spec: Spec, fn, case: Case, expected) -> None:
     if res.mutated:
         raise _failure(name, case, "changed its input arrays in place",
                        " Compute new arrays (e.g. w - lr * g) instead of modifying the arguments.")
+    return res.value
+
+
+def _plan(spec: Spec, seed: int, hidden: bool):
+    """The cases ``check`` runs, in order, as ``(spec to use, case, expected value)``."""
+    name = spec.name
+    if spec.examples:
+        for ex in _examples.for_function(name):
+            tol = 0.5 * 10.0 ** (-ex.decimals) + 1e-12
+            yield (Spec(name, spec.reference, spec.cases, spec.mistakes, rtol=0, atol=tol),
+                   Case(ex.args, ex.kwargs, ex.text), ex.expected)
+    rng = np.random.default_rng(seed)
+    for case in spec.cases(rng, hidden):
+        yield spec, case, spec.reference(*_copy(case.args), **case.kwargs)
+
+
+def _wrapped(spec: Spec) -> Spec:
+    if spec.wrap is None:
+        return spec
+    return Spec(spec.name, spec.wrap(spec.reference), spec.cases,
+                [Mistake(m.hint, spec.wrap(m.fn)) for m in spec.mistakes],
+                spec.rtol, spec.atol, spec.examples)
 
 
 def check(name: str, fn, *, seed: int = 0, hidden: bool = False, quiet: bool = False) -> None:
     """Check the learner's ``fn`` as the graded function ``name``; raise ``CheckFailed`` if wrong.
 
     Prints ``✔ name: N checks passed`` on success (unless ``quiet``); returns None, so
-    a test cell never ends with a value nbgrader would read as partial credit.
+    a test cell never ends with a value nbgrader would read as partial credit. Inside
+    a grading kernel it also displays a record of every value ``fn`` returned, which the
+    grader checks again outside the kernel (``replay``), where learner code cannot reach.
     """
     if name not in SPECS:
         raise KeyError(f"no checks registered for {name!r}; known: {sorted(SPECS)}")
@@ -279,22 +305,76 @@ def check(name: str, fn, *, seed: int = 0, hidden: bool = False, quiet: bool = F
         raise CheckFailed(f"{name} is ann_core's reference implementation; write your own version.")
     if spec.wrap is not None:
         fn = spec.wrap(fn)
-        spec = Spec(spec.name, spec.wrap(spec.reference), spec.cases,
-                    [Mistake(m.hint, spec.wrap(m.fn)) for m in spec.mistakes],
-                    spec.rtol, spec.atol, spec.examples)
-    n = 0
-    if spec.examples:
-        for ex in _examples.for_function(name):
-            tol = 0.5 * 10.0 ** (-ex.decimals) + 1e-12
-            run_case(Spec(name, spec.reference, spec.cases, spec.mistakes, rtol=0, atol=tol),
-                     fn, Case(ex.args, ex.kwargs, ex.text), ex.expected)
-            n += 1
-    rng = np.random.default_rng(seed)
-    for case in spec.cases(rng, hidden):
-        run_case(spec, fn, case, spec.reference(*_copy(case.args), **case.kwargs))
-        n += 1
+    returned = []
+    for case_spec, case, expected in _plan(_wrapped(spec), seed, hidden):
+        returned.append(_portable(run_case(case_spec, fn, case, expected)))
+    if _os.environ.get(RECORD_ENV) == "1":
+        _emit({"name": name, "seed": seed, "hidden": hidden, "values": returned})
     if not quiet:
-        print(f"✔ {name}: {n} checks passed" + (" (hidden tests)" if hidden else ""))
+        print(f"✔ {name}: {len(returned)} checks passed" + (" (hidden tests)" if hidden else ""))
+
+
+# ---------------------------------------------------------------- replay outside the kernel
+RECORD_MIME = "application/vnd.ann-course.check-record+json"
+RECORD_ENV = "ANN_AUTOGRADER"  # set by the grader's sandboxed kernel (autograder/sandbox.py)
+
+
+def _portable(value):
+    """A JSON-safe copy of a returned value (floats as their exact ``repr``)."""
+    if isinstance(value, tuple | list):
+        return {type(value).__name__: [_portable(v) for v in value]}
+    if value is None:
+        return None
+    try:
+        arr = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return {"other": type(value).__name__}
+    return {"array": [list(arr.shape), [repr(float(v)) for v in arr.ravel().tolist()]]}
+
+
+def _unportable(p):
+    if p is None:
+        return None
+    if "tuple" in p:
+        return tuple(_unportable(v) for v in p["tuple"])
+    if "list" in p:
+        return [_unportable(v) for v in p["list"]]
+    if "array" in p:
+        shape, values = p["array"]
+        return np.array([float(v) for v in values], dtype=np.float64).reshape(shape)
+    return object()
+
+
+def _emit(record: dict) -> None:
+    try:
+        from IPython.display import display
+    except ImportError:
+        return
+    display({RECORD_MIME: record}, raw=True)
+
+
+def replay(record: dict) -> str:
+    """Check a kernel's record of returned values again, here; '' if all are right.
+
+    ``record`` is what ``check`` displayed: the graded function's name, the seed, whether
+    the hidden cases ran, and every value returned. The cases and the expected values
+    are regenerated from the seed in this process, so replacing ``check``, ``np.allclose``
+    or the reference inside the learner's kernel cannot make a wrong value pass.
+    """
+    try:
+        name, seed, hidden, values = record["name"], int(record["seed"]), bool(record["hidden"]), record["values"]
+        spec = _wrapped(SPECS[name])
+        plan = list(_plan(spec, seed, hidden))
+        if not isinstance(values, list) or len(values) != len(plan):
+            got = len(values) if isinstance(values, list) else "?"
+            return f"the record of {name} has {got} values, expected {len(plan)}"
+        for (case_spec, case, expected), value in zip(plan, values, strict=True):
+            ok, why = _close(_unportable(value), expected, case_spec.rtol, case_spec.atol)
+            if not ok:
+                return f"{name}({_show_args(case.args, case.kwargs)}) {why}"
+    except Exception as exc:  # a forged or damaged record
+        return f"the check record could not be read ({type(exc).__name__})"
+    return ""
 
 
 def arrays(rng: np.random.Generator, shapes, scale: float = 2.0):

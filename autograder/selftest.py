@@ -1,0 +1,93 @@
+"""``python -m autograder selftest``: does grading tell right from wrong, lesson by lesson?
+
+For every lesson a synthetic class is graded through the real pipeline (``grade``):
+
+* ``solution``  — the instructor's solution: must score 100 %;
+* ``untouched`` — the released lesson as is: must score 0;
+* ``mutant-K``  — every graded function replaced by its K-th *known mistake*, the
+  plausible wrong implementations listed in ``ann_core.checks`` (K = 1, 2, … until
+  every mistake of the lesson has been used once). Each mutated function's item must
+  lose its points (the mutant is *killed*) and its message must name the mistake
+  (the hint is *named*).
+
+The mutation score is killed / mutants. Adding a ``Mistake`` to a spec adds a mutant.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ann_core.checks import SPECS
+
+from .course import Course
+from .grade import grade
+from .submissions import graded_functions, learner_notebook, write
+
+
+@dataclass
+class Outcome:
+    lesson: str
+    what: str  # "solution", "untouched" or "<function>: <hint>"
+    ok: bool
+    detail: str = ""
+
+
+def _mutant_code(name: str, index: int) -> str:
+    return (f"from ann_core.checks import SPECS as _SPECS\n\n"
+            f"def {name}(*args, **kwargs):  # known mistake {index + 1}: {SPECS[name].mistakes[index].hint[:60]}\n"
+            f"    return _SPECS[{name!r}].mistakes[{index}].fn(*args, **kwargs)\n")
+
+
+def selftest(course: Course, lessons: list[str] | None = None, workers: int = 2, out=print,
+             progress: bool = True) -> list[Outcome]:
+    lessons = course.resolve(lessons)
+    with tempfile.TemporaryDirectory() as tmp:
+        subs = Path(tmp) / "submissions"
+        planted: dict[tuple[str, str], dict[str, int]] = {}  # (student, lesson) -> {function: mistake index}
+        for lesson in lessons:
+            write(learner_notebook(course, lesson), subs, "solution", lesson)
+            write(learner_notebook(course, lesson, untouched=True), subs, "untouched", lesson)
+            names = [n for n in graded_functions(course, lesson) if n in SPECS]
+            for k in range(max((len(SPECS[n].mistakes) for n in names), default=0)):
+                mutated = {n: k for n in names if k < len(SPECS[n].mistakes)}
+                student = f"mutant-{k + 1}"
+                write(learner_notebook(course, lesson, {n: _mutant_code(n, i) for n, i in mutated.items()}),
+                      subs, student, lesson)
+                planted[(student, lesson)] = mutated
+        results = grade(course, subs, Path(tmp) / "out", lessons, workers=workers, progress=progress, timeout=60)
+
+    outcomes = []
+    for r in results:
+        key = (r.student_id, r.assignment)
+        if r.student_id == "solution":
+            outcomes.append(Outcome(r.assignment, "solution", r.score == r.max_score > 0,
+                                    f"{r.score:g}/{r.max_score:g} {r.message}"))
+        elif r.student_id == "untouched":
+            outcomes.append(Outcome(r.assignment, "untouched", r.score == 0, f"{r.score:g}/{r.max_score:g}"))
+        elif key in planted:
+            items = {i.name: i for i in r.items}
+            for name, index in planted[key].items():
+                hint = SPECS[name].mistakes[index].hint
+                item = items.get(name)
+                killed = item is not None and item.score < item.max_score
+                named = killed and hint in item.message
+                outcomes.append(Outcome(r.assignment, f"{name}: {hint}", named,
+                                        "named" if named else ("killed, hint not named: " + item.message[:160]
+                                                               if killed else "SURVIVED")))
+    mutants = [o for o in outcomes if o.what not in ("solution", "untouched")]
+    killed = sum(o.ok or o.detail.startswith("killed") for o in mutants)
+    named = sum(o.ok for o in mutants)
+    for o in outcomes:
+        if not o.ok:
+            out(f"✘ {o.lesson:<22}{o.what[:70]:<72}{o.detail}")
+    for lesson in lessons:
+        mine = [o for o in outcomes if o.lesson == lesson]
+        m = [o for o in mine if o.what not in ("solution", "untouched")]
+        out(f"{lesson:<22} solution {'100%' if mine[0].ok else 'WRONG'}  untouched "
+            f"{'0' if mine[1].ok else 'WRONG'}  mutants killed {sum(o.ok or o.detail.startswith('killed') for o in m)}"
+            f"/{len(m)}, named {sum(o.ok for o in m)}/{len(m)}")
+    out(f"mutation score: {killed}/{len(mutants)} killed ({100 * killed / max(len(mutants), 1):.0f} %), "
+        f"{named}/{len(mutants)} with the mistake named")
+    return outcomes

@@ -1,0 +1,117 @@
+"""Benchmark: grading a synthetic class with plain ``nbgrader autograde`` and with ``grade --workers N``.
+
+The class: ``--learners`` learners × ``--lessons`` lessons; learners take turns at being
+perfect, untouched, or one-function-wrong (``autograder.submissions``). Both runs start
+from the same submissions:
+
+    nbgrader   a plain nbgrader course directory (source/ = solutions/, the lessons
+               generated into its gradebook), then ``nbgrader autograde LESSON`` per
+               lesson: serial, as nbgrader does it (no feedback)
+    grade      ``python -m autograder grade SUBMISSIONS --workers N``: sandboxed
+               parallel execution, verification, gradebook, CSVs and feedback pages
+
+Each is a fresh subprocess timed end to end (application start-up included), and the
+table prints notebooks per minute and the ratio.
+
+Usage:
+    python benchmarks/bench_grading.py                        # 12 learners × 3 lessons, --workers 2
+    python benchmarks/bench_grading.py --learners 4 --lessons 1 --workers 2   # quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def make_class(course, lessons, learners: int, dest: Path) -> int:
+    import nbformat
+
+    from autograder import submissions as subs
+
+    n = 0
+    for k in range(learners):
+        student = f"learner{k:03d}"
+        for lesson in lessons:
+            kind = k % 3
+            if kind == 0:
+                nb = subs.learner_notebook(course, lesson)
+            elif kind == 1:
+                nb = subs.learner_notebook(course, lesson, untouched=True)
+            else:
+                released = nbformat.read(str(course.lesson(lesson)), as_version=4)
+                first = next(c.metadata["nbgrader"]["grade_id"] for c in released.cells
+                             if c.metadata.get("nbgrader", {}).get("solution"))
+                nb = subs.learner_notebook(course, lesson, {first: None})
+            subs.write(nb, dest, student, lesson)
+            n += 1
+    return n
+
+
+def run_nbgrader(lessons, submissions: Path, work: Path) -> float:
+    course_dir = work / "nbgrader-course"
+    (course_dir / "source").mkdir(parents=True)
+    for lesson in lessons:
+        shutil.copytree(ROOT / "solutions" / lesson, course_dir / "source" / lesson)
+    shutil.copytree(submissions, course_dir / "submitted")
+    (course_dir / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.CourseDirectory.course_id = 'bench'\n"
+        "c.Execute.extra_arguments = ['--HistoryManager.hist_file=:memory:']\n")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    nbgrader = [sys.executable, "-m", "nbgrader"]
+    for lesson in lessons:
+        subprocess.run([*nbgrader, "generate_assignment", lesson, "--force", "--log-level=ERROR"],
+                       cwd=course_dir, env=env, check=True)
+    t0 = time.perf_counter()
+    for lesson in lessons:
+        subprocess.run([*nbgrader, "autograde", lesson, "--create", "--log-level=ERROR"],
+                       cwd=course_dir, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def run_grade(lessons, submissions: Path, work: Path, workers: int) -> float:
+    t0 = time.perf_counter()
+    only = [a for lesson in lessons for a in ("--lesson", lesson)]
+    subprocess.run([sys.executable, "-m", "autograder", "grade", str(submissions), "--workers", str(workers),
+                    "--out", str(work / "grade-out"), "--quiet", *only],
+                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--learners", type=int, default=12)
+    p.add_argument("--lessons", type=int, default=3, help="the first N lessons of the course")
+    p.add_argument("--workers", type=int, default=2)
+    args = p.parse_args(argv)
+
+    from autograder.course import Course
+
+    course = Course(ROOT)
+    lessons = course.lessons()[: args.lessons]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        n = make_class(course, lessons, args.learners, work / "submissions")
+        print(f"class: {args.learners} learners × {len(lessons)} lessons ({', '.join(lessons)}) = {n} notebooks; "
+              f"{os.cpu_count()} CPU cores")
+        t_nbg = run_nbgrader(lessons, work / "submissions", work)
+        t_grade = run_grade(lessons, work / "submissions", work, args.workers)
+    rate_nbg, rate_grade = 60 * n / t_nbg, 60 * n / t_grade
+    print(f"{'run':<44}{'seconds':>9}{'s/notebook':>12}{'notebooks/min':>15}{'ratio':>8}")
+    print(f"{'plain nbgrader autograde (serial)':<44}{t_nbg:>9.1f}{t_nbg / n:>12.2f}{rate_nbg:>15.1f}{1:>8.2f}")
+    print(f"{f'python -m autograder grade --workers {args.workers}':<44}{t_grade:>9.1f}{t_grade / n:>12.2f}"
+          f"{rate_grade:>15.1f}{rate_grade / rate_nbg:>8.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

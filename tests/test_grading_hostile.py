@@ -1,0 +1,174 @@
+"""Broken and hostile submissions: each gets a grade and a reason, the batch goes on, no grade is lost.
+
+One class of lesson 01 submissions is graded in parallel (``workers=2``) with a short
+per-cell timeout; every learner below does one bad thing.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import sqlite3
+
+import nbformat
+import pytest
+
+from autograder import submissions as subs
+from autograder.execute import MAX_OUTPUT_CHARS, read
+from autograder.grade import grade
+
+LESSON = "01_layers"
+WRONG_WS = "def weighted_sum(x, w, b):\n    return float(np.dot(x, w))\n"  # forgets the bias
+ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="file-system isolation needs root (a container)")
+
+
+def _cells(nb):
+    return {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
+
+
+def _solution(course, name):
+    return _cells(subs.learner_notebook(course, LESSON))[name].source
+
+
+@pytest.fixture(scope="module")
+def hostile(course, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("hostile")
+    sub_dir, out = tmp / "submissions", tmp / "out"
+    nb = lambda answers=None: subs.learner_notebook(course, LESSON, answers)  # noqa: E731
+    ws = _solution(course, "weighted_sum")
+    learners = {
+        "perfect": nb(),
+        "loop": nb({"neuron": "def neuron(x, w, b, f):\n    while True:\n        pass\n"}),
+        "exit": nb({"column_forward": "import os\nos._exit(3)\n"}),
+        "sysexit": nb({"weighted_sum": ws + "\nimport sys\nsys.exit(1)\n"}),
+        "huge": nb({"weighted_sum": ws + "\nprint('x' * 5_000_000)\n"}),
+        "comparisons": nb({"weighted_sum": WRONG_WS + (
+            "import math, builtins, numpy.testing\n"
+            "np.allclose = np.isclose = np.array_equal = lambda *a, **k: True\n"
+            "numpy.testing.assert_allclose = numpy.testing.assert_array_almost_equal = lambda *a, **k: None\n"
+            "math.isclose = lambda *a, **k: True\n")}),
+        "fakecheck": nb({"weighted_sum": WRONG_WS + (
+            "import ann_core.checks as _c\n_c.check = lambda name, fn, **k: print(f'✔ {name}: 4 checks passed')\n")}),
+        "fakeclose": nb({"weighted_sum": WRONG_WS + (
+            "import ann_core.checks as _c\n_c._close = lambda *a, **k: (True, '')\n")}),
+        "snoop": nb({"weighted_sum": ws + (
+            "import pathlib\n"
+            f"targets = {{'gradebook': {str(out / 'nbgrader' / 'gradebook.db')!r},\n"
+            f"           'other learner': {str(sub_dir / 'perfect' / LESSON / (LESSON + '.ipynb'))!r},\n"
+            f"           'hidden tests': {str(course.solution(LESSON))!r}}}\n"
+            "for what, path in targets.items():\n"
+            "    try:\n"
+            "        pathlib.Path(path).read_bytes(); print(what, 'READ')\n"
+            "    except OSError as e:\n"
+            "        print(what, 'blocked', type(e).__name__)\n"
+            "    try:\n"
+            "        open(path, 'ab').write(b'x'); print(what, 'WRITTEN')\n"
+            "    except OSError as e:\n"
+            "        print(what, 'blocked', type(e).__name__)\n")}),
+    }
+    cells = nb()  # duplicated, deleted, moved and edited cells
+    c = _cells(cells)
+    dup = copy.deepcopy(c["weighted_sum"])
+    cells.cells.insert(cells.cells.index(c["weighted_sum"]) + 1, dup)
+    cells.cells.remove(c["test_neuron"])
+    cells.cells.remove(c["test_column_forward"])
+    cells.cells.insert(cells.cells.index(c["column_forward"]), c["test_column_forward"])
+    c["test_dense_forward"].source = "print('trust me')"
+    learners["cells"] = cells
+    for student, notebook in learners.items():
+        subs.write(notebook, sub_dir, student, LESSON)
+    results = grade(course, sub_dir, out, [LESSON], timeout=5, workers=2, progress=False)
+    return {r.student_id: r for r in results}, out
+
+
+def _item(result, name):
+    return next(i for i in result.items if i.name == name)
+
+
+def test_every_learner_gets_a_grade(hostile):
+    results, _ = hostile
+    assert set(results) >= {"perfect", "loop", "exit", "sysexit", "huge", "comparisons", "fakecheck",
+                            "fakeclose", "snoop", "cells"}
+    assert all(r.status == "graded" for r in results.values()), {k: r.message for k, r in results.items()}
+    assert results["perfect"].score == results["perfect"].max_score > 0
+
+
+def test_endless_loop_times_out_and_the_rest_is_graded(hostile):
+    r = hostile[0]["loop"]
+    assert _item(r, "neuron").status == "timeout" and _item(r, "neuron").score == 0
+    assert r.score == r.max_score - _item(r, "neuron").max_score
+
+
+def test_dead_kernel_keeps_what_ran(hostile):
+    r = hostile[0]["exit"]
+    assert _item(r, "weighted_sum").status == "passed" and _item(r, "neuron").status == "passed"
+    assert _item(r, "column_forward").status == "not run" and _item(r, "dense_forward").score == 0
+    assert "DeadKernelError" in r.message
+
+
+def test_sys_exit_is_just_an_error_in_that_cell(hostile):
+    r = hostile[0]["sysexit"]
+    assert r.score == r.max_score
+
+
+def test_huge_output_is_truncated(hostile):
+    _, out = hostile
+    nb = read(out / "nbgrader" / "autograded" / "huge" / LESSON / f"{LESSON}.ipynb")
+    sizes = [len(o.get("text", "")) for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert max(sizes) <= MAX_OUTPUT_CHARS + 200
+    assert any("output truncated" in o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert hostile[0]["huge"].score == hostile[0]["huge"].max_score
+
+
+@pytest.mark.parametrize("student", ["comparisons", "fakecheck", "fakeclose"])
+def test_replaced_comparisons_do_not_fool_the_tests(hostile, student):
+    item = _item(hostile[0][student], "weighted_sum")
+    assert item.score == 0, item
+    if student == "fakecheck":
+        assert "left no record" in item.message
+    if student == "fakeclose":
+        assert "re-checked weighted_sum outside your notebook" in item.message
+
+
+def test_deleted_duplicated_moved_and_edited_cells_are_repaired(hostile):
+    r = hostile[0]["cells"]
+    assert r.score == r.max_score, r.message
+    assert "restored the deleted cell test_neuron" in r.message
+    assert "moved test_column_forward back below column_forward" in r.message
+
+
+@ROOT_ONLY
+def test_learner_code_cannot_reach_the_gradebook_other_learners_or_hidden_tests(hostile):
+    results, out = hostile
+    nb = read(out / "nbgrader" / "autograded" / "snoop" / LESSON / f"{LESSON}.ipynb")
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert text.count("blocked") == 6 and "READ" not in text and "WRITTEN" not in text, text
+    with sqlite3.connect(out / "nbgrader" / "gradebook.db") as db:
+        assert db.execute("pragma integrity_check").fetchone() == ("ok",)
+    assert results["snoop"].score == results["snoop"].max_score
+
+
+def test_regrading_resumes_without_rerunning_or_duplicating(hostile, course):
+    results, out = hostile
+    done = out / "nbgrader" / "autograded" / "loop" / LESSON / f"{LESSON}.ipynb"
+    done.unlink()  # as if the batch had been interrupted before this one was saved
+    again = {r.student_id: r for r in grade(course, out.parent / "submissions", out, [LESSON], timeout=5,
+                                            workers=2, progress=False)}
+    assert {k: r.score for k, r in again.items()} == {k: r.score for k, r in results.items()}
+    assert again["loop"].seconds > 0 and again["perfect"].seconds == 0  # only the lost one ran again
+    with sqlite3.connect(out / "nbgrader" / "gradebook.db") as db:
+        n = db.execute("select count(*) from submitted_assignment").fetchone()[0]
+    assert n == len(results)
+
+
+def test_a_notebook_that_is_not_a_notebook_is_invalid_not_fatal(course, tmp_path):
+    sub_dir = tmp_path / "s"
+    subs.write(subs.learner_notebook(course, LESSON), sub_dir, "ok", LESSON)
+    bad = sub_dir / "schema" / LESSON / f"{LESSON}.ipynb"
+    bad.parent.mkdir(parents=True)
+    bad.write_text('{"cells": 3, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    results = {r.student_id: r for r in grade(course, sub_dir, tmp_path / "out", [LESSON], progress=False)}
+    assert results["schema"].status == "invalid" and results["schema"].score == 0
+    assert "notebook" in results["schema"].message
+    assert results["ok"].score == results["ok"].max_score
+    assert nbformat  # the schema error came from nbformat's validator
