@@ -348,6 +348,12 @@ def _adam_t_minus_1(w, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
     return w - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
 
 
+def _adam_t_ignored(w, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    w, g, m, v = _adam_parts(w, g, m, v, beta1, beta2)
+    m_hat, v_hat = m / (1 - beta1), v / (1 - beta2)
+    return w - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
 def _adam_eps_inside(w, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
     w, g, m, v = _adam_parts(w, g, m, v, beta1, beta2)
     m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
@@ -383,6 +389,9 @@ register(Spec(
                 "given; β^(t + 1) is what you get when counting from 0.", _adam_t_plus_1),
         Mistake("t − 1 in the bias correction: on the first step (t = 1) that is 1 − β^0 = 0, "
                 "a division by zero; t already starts at 1, so use β^t.", _adam_t_minus_1),
+        Mistake("the power t is missing in the bias correction: divide by 1 − β1^t and 1 − β2^t "
+                "with the step number t the caller passes; 1 − β1 and 1 − β2 are right only on the "
+                "first step (as if t stayed 1).", _adam_t_ignored),
         Mistake("ε belongs outside the square root: w ← w − lr·m̂ / (√v̂ + ε) (PyTorch's and the "
                 "course's form); √(v̂ + ε), as in one of the articles, differs when v̂ is small "
                 "or ε is large (here ε = 0.5).", _adam_eps_inside),
