@@ -169,22 +169,11 @@ def _torch_path(make_opt, w0, grads):
 
 
 def _ours_path(name, w0, grads, lr, **kw):
-    w = np.array(w0, dtype=float)
-    s1, s2 = np.zeros_like(w), np.zeros_like(w)
-    path = []
-    for t, g in enumerate(grads, start=1):
-        if name == "sgd":
-            w = O.sgd_update(w, g, lr)
-        elif name == "momentum":
-            w, s1 = O.momentum_update(w, g, s1, lr, **kw)
-        elif name == "adagrad":
-            w, s1 = O.adagrad_update(w, g, s1, lr, **kw)
-        elif name == "rmsprop":
-            w, s1 = O.rmsprop_update(w, g, s1, lr, **kw)
-        elif name == "adam":
-            w, s1, s2 = O.adam_update(w, g, s1, s2, t, lr, **kw)
-        path.append(w.copy())
-    return np.array(path)
+    """The pure update function's trajectory fed the given gradients in turn."""
+    from test_ann_optimizers import run_pure
+
+    it = iter(grads)
+    return np.array(run_pure(name, lr, len(grads), w0=w0, grad_fn=lambda w: next(it), **kw))
 
 
 def _class_path(opt, w0, grads):
