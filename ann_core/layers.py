@@ -125,6 +125,26 @@ def init_weights(n_in: int, n_out: int, activation: str, rng: np.random.Generato
     return W, np.zeros(n_out)
 
 
+_F64 = np.dtype(np.float64)
+
+
+def _is_f64(a, ndim: int) -> bool:
+    """``a`` is a float64 ndarray with ``ndim`` axes, as the checked paths would make it."""
+    return type(a) is np.ndarray and a.dtype is _F64 and a.ndim == ndim
+
+
+def _softmax_rows(Z):
+    # activations.softmax of a float64 (N, C) array, without its checks
+    e = np.exp(Z - Z.max(axis=-1, keepdims=True))
+    e /= e.sum(axis=-1, keepdims=True)
+    return e
+
+
+# Dense's shortcut for the activations that matter for speed: the same formulas as
+# ann_core.activations (tests/test_bench_smoke.py compares them bit for bit)
+_FORWARD = {"relu": lambda Z: np.maximum(0.0, Z), "softmax": _softmax_rows}
+
+
 class Dense:
     """A dense (fully connected) layer ``A = f(X @ W + b)``.
 
@@ -153,23 +173,51 @@ class Dense:
 
     def forward(self, X):
         """``X`` ``(N, n_in)`` → ``A`` ``(N, n_out)``; caches what ``backward`` needs."""
-        X = as_float_array(X, "X")
-        X = X[None, :] if X.ndim == 1 else X
-        self._X = X
-        self._Z = dense_forward(X, self.W, self.b)
-        self._A = act.ACTIVATIONS[self.activation](self._Z)
+        W, b = self.W, self.b
+        if (type(X) is np.ndarray and X.dtype is _F64 and X.ndim == 2 and _is_f64(W, 2)
+                and _is_f64(b, 1) and X.shape[1] == W.shape[0] and b.shape[0] == W.shape[1]):
+            # what dense_forward checks holds: the same arithmetic without its overhead
+            Z = X @ W
+            Z += b
+            f = _FORWARD.get(self.activation) or act.ACTIVATIONS[self.activation]
+        else:
+            X = as_float_array(X, "X")
+            X = X[None, :] if X.ndim == 1 else X
+            Z = dense_forward(X, W, b)
+            f = act.ACTIVATIONS[self.activation]
+        self._X, self._Z = X, Z
+        self._A = f(Z)
         return self._A
 
     def backward(self, dA):
         """``dA`` ``(N, n_out)`` → ``dX`` ``(N, n_in)``; fills ``self.dW`` and ``self.db``."""
+        return self._backward(dA, need_dX=True)
+
+    def _backward(self, dA, need_dX: bool):
+        # backward; with need_dX=False (the first layer, in training) dX comes back as None
         if self._X is None:
             raise RuntimeError("call forward before backward")
+        X, Z, W = self._X, self._Z, self.W
+        if not (_is_f64(dA, 2) and dA.shape == Z.shape and _is_f64(W, 2)
+                and W.shape == (X.shape[1], Z.shape[1])):
+            # the checked functions, which raise clear errors on bad input
+            if self.activation == "softmax":
+                dZ = act.softmax_backward(dA, self._A)
+            else:
+                dZ = act.activation_backward(dA, Z, self.activation)
+            dX, self.dW, self.db = dense_backward(dZ, X, W)
+            return dX
+        # the same formulas on inputs known to be right: softmax_backward or dA ⊙ f'(Z),
+        # then dense_backward (dX, unused for the first layer in training, can be skipped)
         if self.activation == "softmax":
-            dZ = act.softmax_backward(dA, self._A)
+            A = self._A
+            dZ = A * (dA - (dA * A).sum(axis=-1, keepdims=True))
+        elif self.activation == "relu":
+            dZ = dA * (Z > 0)  # relu_grad(Z) is (Z > 0) as 1.0 / 0.0
         else:
-            dZ = act.activation_backward(dA, self._Z, self.activation)
-        dX, self.dW, self.db = dense_backward(dZ, self._X, self.W)
-        return dX
+            dZ = dA * act.DERIVATIVES[self.activation](Z)
+        self.dW, self.db = X.T @ dZ, dZ.sum(axis=0)
+        return dZ @ W.T if need_dX else None
 
     @property
     def params(self):

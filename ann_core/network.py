@@ -80,7 +80,7 @@ class Sequential:
 
     def __init__(self, layers):
         self.layers = list(layers)
-        for a, b in zip(self.layers, self.layers[1:]):
+        for a, b in zip(self.layers, self.layers[1:], strict=False):
             if a.W.shape[1] != b.W.shape[0]:
                 raise ValueError(f"{a} outputs {a.W.shape[1]} values but {b} expects {b.W.shape[0]}")
 
@@ -90,7 +90,7 @@ class Sequential:
         if len(sizes) != len(activations) + 1:
             raise ValueError(f"{len(sizes)} sizes need {len(sizes) - 1} activations, got {len(activations)}")
         rng = np.random.default_rng(seed)
-        return cls(Dense(m, n, a, rng=rng) for m, n, a in zip(sizes, sizes[1:], activations))
+        return cls(Dense(m, n, a, rng=rng) for m, n, a in zip(sizes, sizes[1:], activations, strict=False))
 
     def forward(self, X):
         for layer in self.layers:
@@ -103,6 +103,12 @@ class Sequential:
         for layer in reversed(self.layers):
             dY = layer.backward(dY)
         return dY
+
+    def _backward_params(self, dY):
+        # backward for training: fills every dW, db but skips ∂E/∂X of the input (unused)
+        for i in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[i]
+            dY = layer._backward(dY, need_dX=i > 0) if hasattr(layer, "_backward") else layer.backward(dY)
 
     def predict_proba(self, X):
         """The network's output, ``(N, n_out)``."""
