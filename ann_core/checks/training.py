@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import training as ref
 from ..optimizers import sgd_update
-from . import Case, Mistake, Spec, register
+from . import Case, CheckFailed, Mistake, Spec, _describe, call, register
 
 
 def linear_mse(w, X, y):
@@ -219,3 +219,373 @@ register(Spec(
     ],
     wrap=_epoch_wrap,
 ))
+
+
+# ================================================================ lesson 11: the training loop
+# ``train_step`` and ``fit`` change a network and an optimizer in place, so a case never holds
+# those objects: it holds *recipes* (``_Recipe``), and every run (the learner's, the
+# reference's, each known mistake's) builds a fresh network and optimizer from them, with the
+# same initial weights. A recipe is callable and named like the call that makes it, so
+# failure messages read ``train_step(Sequential.from_sizes([2, 3, 1], ['sigmoid',
+# 'sigmoid'], seed=1), <array (4, 2)>, <array (4, 1)>, 'binary_cross_entropy', SGD(lr=0.5),
+# steps=3)``.
+#
+# What is compared, as a tuple (failure messages say "item k of the returned tuple"):
+#   train_step, called ``steps`` times in a row on the same batch:
+#       item 0: the ``steps`` losses it returned; items 1, 2, …: W1, b1, W2, b2, … afterwards
+#   fit: item 0 history["loss"], item 1 history["acc"], then (with validation)
+#       history["val_loss"], history["val_acc"], then the parameters after training.
+from .. import losses as _losses  # noqa: E402
+from ..network import Sequential  # noqa: E402
+from ..optimizers import OPTIMIZERS  # noqa: E402
+
+_OPT_NAMES = {cls: cls.__name__ for cls in OPTIMIZERS.values()}
+
+
+class _Recipe:
+    """Builds a fresh object on every call; ``__name__`` is how messages show it."""
+
+    def __init__(self, text: str, make):
+        self.__name__ = text
+        self._make = make
+
+    def __call__(self):
+        return self._make()
+
+    def __repr__(self):
+        return self.__name__
+
+
+def _net(sizes, acts, seed):
+    sizes, acts = list(sizes), list(acts)
+    return _Recipe(f"Sequential.from_sizes({sizes}, {acts}, seed={seed})",
+                   lambda: Sequential.from_sizes(sizes, acts, seed=seed))
+
+
+def _opt(name, lr, **kw):
+    cls = OPTIMIZERS[name]
+    text = ", ".join([f"lr={lr}"] + [f"{k}={v}" for k, v in kw.items()])
+    return _Recipe(f"{cls.__name__}({text})", lambda: cls(lr, **kw))
+
+
+class _Validation(_Recipe):
+    """``(X_val, Y_val)`` for fit's ``validation``, shown by shape in messages."""
+
+    def __init__(self, X_val, Y_val):
+        super().__init__(f"(<array {X_val.shape}>, <array {Y_val.shape}>)",
+                         lambda: (X_val.copy(), Y_val.copy()))
+
+
+def _as_loss(value, name):
+    """The float a training function returned, or a TypeError that says what came back."""
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.reshape(())[()]
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        what = "None (did you forget `return`?)" if value is None else f"{type(value).__name__}"
+        raise TypeError(f"{name} should return the batch loss as a float, but returned {what}")
+    return float(value)
+
+
+def _params(net):
+    return tuple(np.array(p, dtype=np.float64) for p in net.params)
+
+
+def _step_wrap(f):
+    def run(net, X, Y, loss, optimizer, steps=1):
+        model, opt = net(), optimizer()
+        values = [_as_loss(f(model, X, Y, loss, opt), "train_step") for _ in range(steps)]
+        return (np.array(values), *_params(model))
+
+    return run
+
+
+# short names in the case tables: the loss, and the targets it is given
+_LOSS = {"bce": "binary_cross_entropy", "cce": "categorical_cross_entropy", "mse": "mse"}
+
+
+def _data(rng, n, n_in, n_out, loss):
+    """Inputs ``(n, n_in)`` and targets ``(n, n_out)`` that suit ``loss`` (a short name)."""
+    X = rng.normal(size=(n, n_in))
+    if loss == "cce":  # one-hot rows
+        return X, np.eye(n_out)[rng.integers(0, n_out, size=n)]
+    if loss == "bce":  # 0/1 labels
+        return X, rng.integers(0, 2, size=(n, n_out)).astype(np.float64)
+    return X, rng.uniform(0.0, 1.0, size=(n, n_out))  # regression targets
+
+
+def _step_cases(rng, hidden):
+    # (sizes, activations, loss, optimizer, N, steps); steps >= 2 everywhere, because a first
+    # step with the still-zero gradients of a fresh network cannot show a step made too early
+    setups = [
+        ([2, 3, 1], ["sigmoid", "sigmoid"], "bce", ("sgd", 0.5), 6, 3),
+        ([3, 4, 3], ["relu", "softmax"], "cce", ("sgd", 0.3), 6, 2),
+        ([3, 4, 3], ["tanh", "softmax"], "cce", ("adam", 0.05), 5, 3),
+        ([3, 4, 2], ["tanh", "sigmoid"], "mse", ("momentum", 0.2), 6, 2),
+    ]
+    if hidden:
+        setups += [
+            ([5, 8, 4], ["relu", "softmax"], "cce", ("sgd", 0.2), 9, 4),
+            ([4, 5, 3, 1], ["tanh", "relu", "sigmoid"], "bce", ("rmsprop", 0.01), 7, 3),
+            ([2, 1], ["sigmoid"], "bce", ("sgd", 1.0), 5, 2),
+            ([6, 6, 6], ["leaky_relu", "softmax"], "cce", ("adagrad", 0.1), 12, 3),
+        ]
+    out = []
+    for sizes, acts, loss, (opt, lr), n, steps in setups:
+        X, Y = _data(rng, n, sizes[0], sizes[-1], loss)
+        seed = int(rng.integers(100))
+        out.append(Case((_net(sizes, acts, seed), X, Y, _LOSS[loss], _opt(opt, lr)),
+                        {"steps": steps}, label=f"{sizes} {_LOSS[loss]}"))
+    return out
+
+
+def _ts_no_step(net, X, Y, loss, optimizer):
+    Y_hat = net.forward(X)
+    value = _losses.LOSSES[loss](Y, Y_hat)
+    net.backward(_losses.GRADIENTS[loss](Y, Y_hat))
+    return value
+
+
+def _ts_loss_after(net, X, Y, loss, optimizer):
+    Y_hat = net.forward(X)
+    net.backward(_losses.GRADIENTS[loss](Y, Y_hat))
+    optimizer.step(net.params, net.grads)
+    return _losses.LOSSES[loss](Y, net.forward(X))
+
+
+def _ts_step_first(net, X, Y, loss, optimizer):
+    Y_hat = net.forward(X)
+    value = _losses.LOSSES[loss](Y, Y_hat)
+    optimizer.step(net.params, net.grads)
+    net.backward(_losses.GRADIENTS[loss](Y, Y_hat))
+    return value
+
+
+def _ts_no_mean(net, X, Y, loss, optimizer):
+    Y_hat = net.forward(X)
+    value = _losses.LOSSES[loss](Y, Y_hat)
+    net.backward(_losses.GRADIENTS[loss](Y, Y_hat) * len(Y))
+    optimizer.step(net.params, net.grads)
+    return value
+
+
+def _ts_delta(net, X, Y, loss, optimizer):
+    Y_hat = net.forward(X)
+    value = _losses.LOSSES[loss](Y, Y_hat)
+    net.backward((Y_hat - Y) / len(Y))
+    optimizer.step(net.params, net.grads)
+    return value
+
+
+def _ts_swapped(net, X, Y, loss, optimizer):
+    Y_hat = net.forward(X)
+    value = _losses.LOSSES[loss](Y_hat, Y)
+    net.backward(_losses.GRADIENTS[loss](Y_hat, Y))
+    optimizer.step(net.params, net.grads)
+    return value
+
+
+register(Spec(
+    "train_step", ref.train_step, _step_cases,
+    mistakes=[
+        Mistake("the parameters never changed: after net.backward(...), call "
+                "optimizer.step(net.params, net.grads) to update them.", _ts_no_step),
+        Mistake("the returned loss was computed after the update; return the loss of the "
+                "forward pass the gradients came from (computed before optimizer.step).",
+                _ts_loss_after),
+        Mistake("optimizer.step ran before net.backward, so each update used the previous "
+                "call's gradients; the order is forward → loss → backward → step.",
+                _ts_step_first),
+        Mistake("the loss gradient misses the 1/N of the mean (the updates are N times too "
+                "large); use losses.GRADIENTS[loss](Y, Y_hat), the gradient of exactly the "
+                "mean loss that losses.LOSSES[loss] returns.", _ts_no_mean),
+        Mistake("net.backward was given (Y_hat − Y) / N, the delta at the pre-activations; it "
+                "expects ∂loss/∂Y_hat = losses.GRADIENTS[loss](Y, Y_hat) and applies the output "
+                "activation's derivative itself.", _ts_delta),
+        Mistake("the loss's arguments are swapped: losses take (y_true, y_pred), so call "
+                "losses.LOSSES[loss](Y, Y_hat) and losses.GRADIENTS[loss](Y, Y_hat).",
+                _ts_swapped),
+    ],
+    wrap=_step_wrap,
+    examples=False,
+))
+
+
+# ---------------------------------------------------------------- fit
+_FIT_KEYS = ("loss", "acc")
+_VAL_KEYS = ("val_loss", "val_acc")
+
+
+def _fit_wrap(f):
+    def run(net, X, Y, loss, optimizer, epochs, batch_size, seed=0, validation=None):
+        model, opt = net(), optimizer()
+        val = validation() if validation is not None else None
+        history = f(model, X, Y, loss, opt, epochs, batch_size, seed, val)
+        if not isinstance(history, dict):
+            what = type(history).__name__
+            if history is None:
+                what = "None (did you forget `return history`?)"
+            raise TypeError(f"fit should return the history dict, but returned {what}")
+        keys = _FIT_KEYS + (_VAL_KEYS if val is not None else ())
+        missing = [k for k in keys if k not in history]
+        if missing:
+            raise KeyError(f"the history has no {', '.join(map(repr, missing))}; it needs the keys "
+                           f"{', '.join(map(repr, keys))}, each a list with one value per epoch")
+        return (*(np.array(history[k], dtype=np.float64) for k in keys), *_params(model))
+
+    return run
+
+
+def _fit_cases(rng, hidden):
+    # (sizes, activations, loss, optimizer, N, epochs, batch_size, validation rows)
+    setups = [
+        ([2, 3, 1], ["sigmoid", "sigmoid"], "bce", ("sgd", 0.5), 10, 3, 4, 0),
+        ([3, 4, 3], ["tanh", "softmax"], "cce", ("adam", 0.05), 11, 3, 4, 5),
+        ([3, 5, 3], ["relu", "softmax"], "cce", ("sgd", 0.3), 9, 2, 3, 4),
+    ]
+    if hidden:
+        setups += [
+            ([4, 6, 3], ["relu", "softmax"], "cce", ("momentum", 0.1), 13, 4, 3, 6),
+            ([2, 3, 1], ["sigmoid", "sigmoid"], "bce", ("sgd", 2.0), 6, 6, 6, 0),
+            ([5, 8, 4], ["leaky_relu", "softmax"], "cce", ("adam", 0.01), 20, 3, 8, 7),
+            ([3, 4, 1], ["tanh", "sigmoid"], "bce", ("rmsprop", 0.02), 8, 3, 1, 3),
+        ]
+    out = []
+    for sizes, acts, loss, (opt, lr), n, epochs, batch, n_val in setups:
+        X, Y = _data(rng, n + n_val, sizes[0], sizes[-1], loss)
+        kwargs = {"seed": int(rng.integers(1, 1000))}
+        if n_val:
+            kwargs["validation"] = _Validation(X[n:], Y[n:])
+        net = _net(sizes, acts, int(rng.integers(100)))
+        out.append(Case((net, X[:n], Y[:n], _LOSS[loss], _opt(opt, lr), epochs, batch), kwargs,
+                        label=f"{sizes} {_LOSS[loss]}"))
+    return out
+
+
+def _labels(Y):
+    return Y.argmax(axis=1) if Y.ndim == 2 and Y.shape[1] > 1 else Y.reshape(-1)
+
+
+def _fit_with(batches_of, record="mean", acc_on="train", rng_seed=None):
+    """A fit (right or wrong) built from ``batches_of(X, Y, batch_size, seed, rng)``.
+
+    ``record`` is what history["loss"] holds: ``"mean"`` of the batch losses (right),
+    the ``"last"`` one, or the loss on the whole set ``"after"`` the epoch; ``acc_on`` is
+    ``"train"`` (right) or the last ``"batch"``; ``rng_seed`` overrides the seed.
+    """
+
+    def fit(net, X, Y, loss, optimizer, epochs, batch_size, seed=0, validation=None):
+        rng = np.random.default_rng(seed if rng_seed is None else rng_seed)
+        history = {"loss": [], "acc": [], "val_loss": [], "val_acc": []}
+        for _ in range(epochs):
+            values, last = [], None
+            for xb, yb in batches_of(X, Y, batch_size, seed, rng):
+                values.append(ref.train_step(net, xb, yb, loss, optimizer))
+                last = (xb, yb)
+            if record == "mean":
+                history["loss"].append(float(np.mean(values)))
+            elif record == "last":
+                history["loss"].append(values[-1])
+            else:
+                history["loss"].append(_losses.LOSSES[loss](Y, net.forward(X)))
+            xa, ya = (X, Y) if acc_on == "train" else last
+            history["acc"].append(ref.accuracy(net, xa, _labels(ya)))
+            if validation is not None:
+                Xv, Yv = validation
+                history["val_loss"].append(_losses.LOSSES[loss](Yv, net.forward(Xv)))
+                history["val_acc"].append(ref.accuracy(net, Xv, _labels(Yv)))
+        return {k: v for k, v in history.items() if v}
+
+    return fit
+
+
+def _shuffled(X, Y, batch_size, seed, rng):
+    return ref.iterate_minibatches(X, Y, batch_size, rng)
+
+
+def _same_order(X, Y, batch_size, seed, rng):
+    return ref.iterate_minibatches(X, Y, batch_size, np.random.default_rng(seed))
+
+
+def _in_order(X, Y, batch_size, seed, rng):
+    return ref.iterate_minibatches(X, Y, batch_size, shuffle=False)
+
+
+def _whole_set(X, Y, batch_size, seed, rng):
+    return [(X, Y)]
+
+
+def _one_batch(X, Y, batch_size, seed, rng):
+    first = next(iter(ref.iterate_minibatches(X, Y, batch_size, rng)))
+    return [first] * ref.n_updates(len(X), batch_size)
+
+
+register(Spec(
+    "fit", ref.fit, _fit_cases,
+    mistakes=[
+        Mistake("every epoch visited the batches in the same order: make rng = "
+                "np.random.default_rng(seed) once, before the epoch loop, and pass it to "
+                "iterate_minibatches in every epoch.",
+                _fit_with(_same_order)),
+        Mistake("the rows were not shuffled: loop over iterate_minibatches(X, Y, batch_size, rng) "
+                "with rng = np.random.default_rng(seed).", _fit_with(_in_order)),
+        Mistake("one update per epoch on the whole training set: an epoch makes one train_step per "
+                "mini-batch of iterate_minibatches(X, Y, batch_size, rng).", _fit_with(_whole_set)),
+        Mistake("every update used the same mini-batch: call train_step once on each batch that "
+                "iterate_minibatches yields.", _fit_with(_one_batch)),
+        Mistake("the seed argument was ignored: make the generator with "
+                "rng = np.random.default_rng(seed).", _fit_with(_shuffled, rng_seed=0)),
+        Mistake("history['loss'] holds the last batch's loss; record the mean of the epoch's "
+                "batch losses.", _fit_with(_shuffled, record="last")),
+        Mistake("history['loss'] holds the loss of the whole training set after the epoch; record "
+                "the mean of the batch losses that train_step returned during the epoch.",
+                _fit_with(_shuffled, record="after")),
+        Mistake("history['acc'] is the accuracy on the last batch; measure it on the whole "
+                "training set (X, Y) after the epoch.", _fit_with(_shuffled, acc_on="batch")),
+    ],
+    wrap=_fit_wrap,
+    examples=False,
+))
+
+
+# ---------------------------------------------------------------- the digits model
+DIGITS_THRESHOLD = 0.97
+
+
+def check_digits_accuracy(model, threshold: float = DIGITS_THRESHOLD) -> None:
+    """Lesson 11's last test: ``model`` classifies the digits test split well enough.
+
+    The accuracy is computed here, from ``model.predict`` on the 360 test images of
+    ``ann_core.datasets.digits()`` (pixels in [0, 1], as the lesson feeds them), and must
+    be at least ``threshold``. Prints one line on success; raises ``CheckFailed`` saying
+    what is wrong otherwise (no model yet, predict failed or gave the wrong shape, or the
+    accuracy and how far it is from the threshold).
+    """
+    from ..datasets import digits
+
+    name = "digits_accuracy"
+    if model is None:
+        raise CheckFailed(f"{name}: model is None, so Exercise 3 is not implemented yet: build and "
+                          "train the network in the cell above, leaving it in `model`.")
+    if not callable(getattr(model, "predict", None)):
+        raise CheckFailed(f"{name}: model should be the trained network (a Sequential), but it is "
+                          f"{_describe(model)}, which has no predict method.")
+    _, _, X_test, y_test = digits()
+    res = call(model.predict, (X_test,))
+    if res.error is not None:
+        raise CheckFailed(f"{name}: model.predict(X_test) raised "
+                          f"{type(res.error).__name__}: {res.error}"[:300])
+    pred = np.asarray(res.value)
+    if pred.shape != y_test.shape:
+        raise CheckFailed(f"{name}: model.predict(X_test) should return one label per image, shape "
+                          f"{y_test.shape}, but returned shape {pred.shape}: is the last layer "
+                          "Dense(64, 10, 'softmax')?")
+    n_right = int(np.sum(pred == y_test))
+    acc = n_right / len(y_test)
+    if not acc >= threshold:
+        raise CheckFailed(
+            f"{name}: test accuracy {acc:.4f} ({n_right} of {len(y_test)} images) is below "
+            f"{threshold:.2f}. Train for more epochs or try another learning rate (the learning "
+            "curves show whether the validation loss was still falling), and train on all of "
+            "X_train."
+        )
+    print(f"✔ {name}: test accuracy {acc:.4f} ({n_right} of {len(y_test)} images) ≥ {threshold:.2f}")
