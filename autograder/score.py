@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from nbgrader import utils
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-MAX_MESSAGE = 500
+MAX_MESSAGE = 1000
 
 
 @dataclass
@@ -35,7 +35,10 @@ class Item:
 
 def clean(text: str, limit: int = MAX_MESSAGE) -> str:
     text = _ANSI.sub("", text).strip().replace("\r", "")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if len(text) <= limit:
+        return text
+    head = limit // 2  # keep the start (the call) and the end (the likely mistake)
+    return text[:head] + " … " + text[len(text) - (limit - head - 3):]
 
 
 def error_message(out) -> str:

@@ -83,11 +83,11 @@ def selftest(course: Course, lessons: list[str] | None = None, workers: int = 2,
         if not o.ok:
             out(f"✘ {o.lesson:<22}{o.what[:70]:<72}{o.detail}")
     for lesson in lessons:
-        mine = [o for o in outcomes if o.lesson == lesson]
-        m = [o for o in mine if o.what not in ("solution", "untouched")]
-        out(f"{lesson:<22} solution {'100%' if mine[0].ok else 'WRONG'}  untouched "
-            f"{'0' if mine[1].ok else 'WRONG'}  mutants killed {sum(o.ok or o.detail.startswith('killed') for o in m)}"
-            f"/{len(m)}, named {sum(o.ok for o in m)}/{len(m)}")
+        mine = {o.what: o for o in outcomes if o.lesson == lesson and o.what in ("solution", "untouched")}
+        m = [o for o in outcomes if o.lesson == lesson and o.what not in ("solution", "untouched")]
+        out(f"{lesson:<22} solution {'100%' if mine['solution'].ok else 'WRONG'}  untouched "
+            f"{'0' if mine['untouched'].ok else 'WRONG'}  mutants killed "
+            f"{sum(o.ok or o.detail.startswith('killed') for o in m)}/{len(m)}, named {sum(o.ok for o in m)}/{len(m)}")
     out(f"mutation score: {killed}/{len(mutants)} killed ({100 * killed / max(len(mutants), 1):.0f} %), "
         f"{named}/{len(mutants)} with the mistake named")
     return outcomes
