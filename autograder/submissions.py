@@ -54,6 +54,26 @@ def write(nb, submissions: Path, student: str, lesson: str) -> Path:
 DEMO_MISTAKES = {
     "weighted_sum": "def weighted_sum(x, w, b):\n    return float(np.dot(x, w))  # forgot the bias\n",
     "sigmoid": "def sigmoid(z):\n    return 1 / (1 + np.exp(z))  # sign slip\n",
+    "mse": "def mse(y_true, y_pred):\n    return float(np.sum((np.asarray(y_pred) - y_true) ** 2))  # sum, not mean\n",
+    "layer_forward": ("def layer_forward(X, W, b, activation):\n    Z = X @ W + b\n"
+                      "    return ACTIVATIONS[activation](Z), (X, ACTIVATIONS[activation](Z))  # caches A, not Z\n"),
+    "dense_backward": ("def dense_backward(dZ, X, W):\n"
+                       "    return dZ @ W.T, X.T @ dZ, dZ.mean(axis=0)  # mean instead of sum for db\n"),
+    "sgd_update": "def sgd_update(w, g, lr):\n    return np.asarray(w) + lr * np.asarray(g)  # uphill\n",
+    "momentum_update": ("def momentum_update(w, g, v, lr, mu=0.9):\n"
+                        "    v = mu * v + (1 - mu) * g  # the moving-average form\n    return w - lr * v, v\n"),
+    "adagrad_update": ("def adagrad_update(w, g, G, lr, eps=1e-10):\n    G = G + g * g\n"
+                       "    return w - lr * g / np.sqrt(G + eps), G  # eps inside the root\n"),
+    "rmsprop_update": ("def rmsprop_update(w, g, s, lr, rho=0.99, eps=1e-8):\n    s = rho * s + (1 - rho) * g * g\n"
+                       "    return w - lr * g / np.sqrt(s + eps), s  # eps inside the root\n"),
+    "adam_update": ("def adam_update(w, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):\n"
+                    "    m = beta1 * m + (1 - beta1) * g\n    v = beta2 * v + (1 - beta2) * g * g\n"
+                    "    return w - lr * m / (np.sqrt(v) + eps), m, v  # no bias correction\n"),
+    "digits_accuracy": ("init_rng = np.random.default_rng(0)\n"
+                        "model = Sequential([Dense(64, 64, 'relu', rng=init_rng),\n"
+                        "                    Dense(64, 10, 'softmax', rng=init_rng)])\n"
+                        "history = fit(model, X_train, Y_train, 'categorical_cross_entropy', Adam(lr=1e-3),\n"
+                        "              epochs=3, batch_size=32, seed=0)  # stopped too early\n"),
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import os
 import sqlite3
+import warnings
 
 import nbformat
 import pytest
@@ -75,8 +76,10 @@ def hostile(course, tmp_path_factory):
     cells.cells.insert(cells.cells.index(c["column_forward"]), c["test_column_forward"])
     c["test_dense_forward"].source = "print('trust me')"
     learners["cells"] = cells
-    for student, notebook in learners.items():
-        subs.write(notebook, sub_dir, student, LESSON)
+    with warnings.catch_warnings():  # nbformat warns about the duplicated cell id we planted
+        warnings.simplefilter("ignore")
+        for student, notebook in learners.items():
+            subs.write(notebook, sub_dir, student, LESSON)
     results = grade(course, sub_dir, out, [LESSON], timeout=5, workers=2, progress=False)
     return {r.student_id: r for r in results}, out
 

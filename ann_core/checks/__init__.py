@@ -98,16 +98,21 @@ def _flatten(value) -> tuple[tuple, list] | None:
     return arr.shape, [float(v) for v in arr.ravel().tolist()]
 
 
-def _close(got, want, rtol, atol) -> tuple[bool, str]:
+def _close(got, want, rtol, atol, _path="") -> tuple[bool, str]:
     """Compare with plain float arithmetic (nothing a learner can monkey-patch)."""
     if isinstance(want, tuple):
         if not isinstance(got, tuple | list) or len(got) != len(want):
+            if _path:
+                return False, f"returned {_describe(got)} as item {_path}, which should be a tuple of {len(want)}"
             return False, f"should return a tuple of {len(want)} values, got {_describe(got)}"
         for i, (g, w) in enumerate(zip(got, want, strict=True)):
-            ok, why = _close(g, w, rtol, atol)
+            ok, why = _close(g, w, rtol, atol, f"{_path}[{i}]")
             if not ok:
-                return False, f"item {i} of the returned tuple: {why}"
+                return False, why
         return True, ""
+    if _path:  # inside a returned tuple: say which item, e.g. [1][0] for the first of the second
+        ok, why = _close(got, want, rtol, atol)
+        return ok, (f"item {_path} of the returned tuple: {why}" if not ok else "")
     g, w = _flatten(got), _flatten(want)
     if g is None:
         return False, f"returned {_describe(got)}, which is not a number or array of numbers"

@@ -230,7 +230,7 @@ register(Spec(
 # 'sigmoid'], seed=1), <array (4, 2)>, <array (4, 1)>, 'binary_cross_entropy', SGD(lr=0.5),
 # steps=3)``.
 #
-# What is compared, as a tuple (failure messages say "item k of the returned tuple"):
+# What is compared, as a tuple (failure messages say "item [k] of the returned tuple"):
 #   train_step, called ``steps`` times in a row on the same batch:
 #       item 0: the ``steps`` losses it returned; items 1, 2, …: W1, b1, W2, b2, … afterwards
 #   fit: item 0 history["loss"], item 1 history["acc"], then (with validation)
