@@ -148,7 +148,8 @@ class _Grading:
                                       feedback=out / "feedback", timeout=timeout)
         self.nbg = api(self.config)
         self.dirs = self.config.CourseDirectory
-        self.hide = (str(out), str(submissions), str(course.solutions.resolve()))
+        # what learner code must not see: the outputs, the submissions, the solutions and their history
+        self.hide = (str(out), str(submissions), str(course.solutions.resolve()), str(course.root.resolve() / ".git"))
         warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy autoflush chatter
         self._released: dict[str, object] = {}
 

@@ -43,6 +43,7 @@ def hostile(course, tmp_path_factory):
         "exit": nb({"column_forward": "import os\nos._exit(3)\n"}),
         "sysexit": nb({"weighted_sum": ws + "\nimport sys\nsys.exit(1)\n"}),
         "huge": nb({"weighted_sum": ws + "\nprint('x' * 5_000_000)\n"}),
+        "memory": nb({"weighted_sum": ws + "\nhog = np.ones(2**31)  # 16 GiB\n"}),
         "comparisons": nb({"weighted_sum": WRONG_WS + (
             "import math, builtins, numpy.testing\n"
             "np.allclose = np.isclose = np.array_equal = lambda *a, **k: True\n"
@@ -56,7 +57,8 @@ def hostile(course, tmp_path_factory):
             "import pathlib\n"
             f"targets = {{'gradebook': {str(out / 'nbgrader' / 'gradebook.db')!r},\n"
             f"           'other learner': {str(sub_dir / 'perfect' / LESSON / (LESSON + '.ipynb'))!r},\n"
-            f"           'hidden tests': {str(course.solution(LESSON))!r}}}\n"
+            f"           'hidden tests': {str(course.solution(LESSON))!r},\n"
+            f"           'course history': {str(course.root / '.git' / 'HEAD')!r}}}\n"
             "for what, path in targets.items():\n"
             "    try:\n"
             "        pathlib.Path(path).read_bytes(); print(what, 'READ')\n"
@@ -90,7 +92,7 @@ def _item(result, name):
 
 def test_every_learner_gets_a_grade(hostile):
     results, _ = hostile
-    assert set(results) >= {"perfect", "loop", "exit", "sysexit", "huge", "comparisons", "fakecheck",
+    assert set(results) >= {"perfect", "loop", "exit", "sysexit", "huge", "memory", "comparisons", "fakecheck",
                             "fakeclose", "snoop", "cells"}
     assert all(r.status == "graded" for r in results.values()), {k: r.message for k, r in results.items()}
     assert results["perfect"].score == results["perfect"].max_score > 0
@@ -107,6 +109,14 @@ def test_dead_kernel_keeps_what_ran(hostile):
     assert _item(r, "weighted_sum").status == "passed" and _item(r, "neuron").status == "passed"
     assert _item(r, "column_forward").status == "not run" and _item(r, "dense_forward").score == 0
     assert "DeadKernelError" in r.message
+
+
+def test_memory_is_limited_and_the_rest_is_graded(hostile):
+    _, out = hostile
+    nb = read(out / "nbgrader" / "autograded" / "memory" / LESSON / f"{LESSON}.ipynb")
+    errors = [o.ename for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert errors == ["MemoryError"]
+    assert hostile[0]["memory"].score == hostile[0]["memory"].max_score
 
 
 def test_sys_exit_is_just_an_error_in_that_cell(hostile):
@@ -145,7 +155,7 @@ def test_learner_code_cannot_reach_the_gradebook_other_learners_or_hidden_tests(
     results, out = hostile
     nb = read(out / "nbgrader" / "autograded" / "snoop" / LESSON / f"{LESSON}.ipynb")
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    assert text.count("blocked") == 6 and "READ" not in text and "WRITTEN" not in text, text
+    assert text.count("blocked") == 8 and "READ" not in text and "WRITTEN" not in text, text
     with sqlite3.connect(out / "nbgrader" / "gradebook.db") as db:
         assert db.execute("pragma integrity_check").fetchone() == ("ok",)
     assert results["snoop"].score == results["snoop"].max_score
