@@ -106,9 +106,10 @@ def _confine(scratch: Path, hide: list[Path]) -> Path:
     _mount(libc, None, "/", None, _MS_REC | _MS_PRIVATE)
     keep = os.open(scratch, os.O_RDONLY | os.O_DIRECTORY)
     visible = scratch
-    for path in sorted({p.resolve() for p in hide if p.is_dir()}, key=lambda p: len(p.parts)):
-        if any(parent in hide for parent in path.parents):
-            continue
+    hidden = {p.resolve() for p in hide if p.is_dir()}
+    for path in sorted(hidden, key=lambda p: len(p.parts)):
+        if any(parent in hidden for parent in path.parents):
+            continue  # already under a hidden directory
         _mount(libc, "tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=64k,mode=711")
         if scratch.resolve().is_relative_to(path):  # our own scratch: bring it back, alone
             visible = path / "work"
