@@ -185,3 +185,18 @@ def test_a_notebook_that_is_not_a_notebook_is_invalid_not_fatal(course, tmp_path
     assert "notebook" in results["schema"].message
     assert results["ok"].score == results["ok"].max_score
     assert nbformat  # the schema error came from nbformat's validator
+
+
+def test_any_executor_can_run_the_execute_step(course, tmp_path):
+    """The execute step is plain JSON in and out: a caller's executor (a Dask cluster's, say) runs it."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    sub_dir = tmp_path / "s"
+    subs.write(subs.learner_notebook(course, LESSON), sub_dir, "ok", LESSON)
+    subs.write(subs.learner_notebook(course, LESSON, {"weighted_sum": WRONG_WS}), sub_dir, "slip", LESSON)
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        results = {r.student_id: r for r in grade(course, sub_dir, tmp_path / "out", [LESSON], progress=False,
+                                                  executor=pool)}
+    assert results["ok"].score == results["ok"].max_score
+    slip = _item(results["slip"], "weighted_sum")
+    assert slip.score == 0 and "bias" in slip.message
