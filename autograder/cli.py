@@ -83,13 +83,14 @@ def cmd_feedback(args) -> int:
     from .course import api, nbgrader_config
 
     course, out = _course(), Path(args.out).resolve()
-    nbg = api(nbgrader_config(course, out / "nbgrader", out / "nbgrader" / "release", feedback=out / "feedback"))
+    dest = out / "feedback-notebooks"  # beside grade's pages in feedback/, not over them
+    nbg = api(nbgrader_config(course, out / "nbgrader", out / "nbgrader" / "release", feedback=dest))
     n = 0
     for nb in sorted((out / "nbgrader" / "autograded").glob("*/*/*.ipynb")):
         student, lesson = nb.parent.parent.name, nb.parent.name
         r = nbg.generate_feedback(lesson, student, force=True)
         n += bool(r["success"])
-    print(f"wrote nbgrader's notebook feedback for {n} submissions under {out / 'feedback'}")
+    print(f"wrote nbgrader's notebook feedback for {n} submissions under {dest}")
     return 0
 
 

@@ -21,7 +21,7 @@ middle one runs learner code, in parallel and sandboxed:
 6. **feedback**: a page per learner and lesson, ``DIR/feedback/<student>/<lesson>/<lesson>.html``,
    with each item's points and hint and the learner's own code, no test cell at all
    (``feedback.py``; ``python -m autograder feedback`` adds nbgrader's full-notebook
-   feedback, hidden tests removed).
+   feedback in ``DIR/feedback-notebooks/``, hidden tests removed).
 
 Then ``DIR/grades.csv`` and ``DIR/items.csv`` hold every submission's grades. A
 submission that cannot be graded gets 0 for what could not be graded and a reason,

@@ -218,3 +218,17 @@ def test_score_rules_follow_nbgrader_and_fix_its_gaps():
     assert score_notebook(ran)[0].status == "timeout"
     cell.execution_count, cell.outputs = None, []  # never ran: nbgrader alone would give full points
     assert score_notebook(ran)[0].score == 0
+
+
+def test_nbgrader_notebook_feedback_hides_the_hidden_tests(graded_class):
+    _, out = graded_class
+    from autograder.cli import main
+
+    assert main(["feedback", "--out", str(out)]) == 0
+    pages = sorted((out / "feedback-notebooks").glob("*/*/*.html"))
+    assert len(pages) == 3 * len(GRADED)  # perfect, untouched, onewrong (broken and missing have no notebook)
+    assert all("(hidden tests not shown)" in p.read_text() for p in pages)
+    assert "Score:" in (out / "feedback" / "perfect" / GRADED[0] / f"{GRADED[0]}.html").read_text()  # grade's page
+    for page in pages:
+        text = page.read_text()
+        assert "BEGIN HIDDEN TESTS" not in text and "hidden=True" not in text and "seed=" not in text
