@@ -48,6 +48,7 @@ import nbformat
 from .course import Course, api, nbgrader_config
 from .execute import Job, NotebookError, execute_job, read
 from .feedback import write_page
+from .sandbox import can_confine
 from .score import Item, clean, mark_not_run, score_notebook, test_cells
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -150,6 +151,11 @@ class _Grading:
         self.dirs = self.config.CourseDirectory
         # what learner code must not see: the outputs, the submissions, the solutions and their history
         self.hide = (str(out), str(submissions), str(course.solutions.resolve()), str(course.root.resolve() / ".git"))
+        if not can_confine():
+            self.hide = ()
+            print("grade: learner code will run with resource limits only, not isolated from the file "
+                  "system (that needs root with the right to make a mount namespace; see the README, "
+                  "'Grading safely')", file=sys.stderr)
         warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy autoflush chatter
         self._released: dict[str, object] = {}
 

@@ -19,7 +19,9 @@ same pid, so nbclient's interrupts and kills still reach it):
   except the scratch directory, and ``/dev/shm`` is private. Then every capability
   is dropped from the bounding set, so the kernel — still uid 0, but without any
   privilege — can neither undo those mounts nor override file permissions.
-  Without root this step is skipped (the limits still apply) and ``grade`` says so.
+  Without root (or without the right to make a mount namespace, as in a container
+  without CAP_SYS_ADMIN) this step is skipped, the limits still apply, and ``grade``
+  says so once (``can_confine``).
 
 What is *not* isolated: the network, CPU and memory beyond the limits above, and
 readable files outside the hidden paths (the installed packages, ann_core). See the
@@ -136,6 +138,20 @@ def _confine(scratch: Path, hide: list[Path]) -> Path:
             break
     libc("prctl")(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     return visible
+
+
+def can_confine() -> bool:
+    """Whether ``_confine`` can work here: root with the right to make a mount namespace.
+
+    Asked once per grade run, in a throw-away process (a container without
+    CAP_SYS_ADMIN is root but cannot). Where it cannot, only the limits apply.
+    """
+    if os.geteuid() != 0:
+        return False
+    import subprocess
+
+    probe = "from autograder.sandbox import _libc, _CLONE_NEWNS; _libc()('unshare')(_CLONE_NEWNS)"
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True).returncode == 0
 
 
 def main(argv: list[str]) -> None:

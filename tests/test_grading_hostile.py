@@ -200,3 +200,13 @@ def test_any_executor_can_run_the_execute_step(course, tmp_path):
     assert results["ok"].score == results["ok"].max_score
     slip = _item(results["slip"], "weighted_sum")
     assert slip.score == 0 and "bias" in slip.message
+
+
+def test_without_file_system_isolation_grading_still_works_and_says_so(course, tmp_path, monkeypatch, capsys):
+    """Root in a container without CAP_SYS_ADMIN, or no root: limits only, and a warning."""
+    monkeypatch.setattr("autograder.grade.can_confine", lambda: False)
+    sub_dir = tmp_path / "s"
+    subs.write(subs.learner_notebook(course, LESSON), sub_dir, "ok", LESSON)
+    (result,) = grade(course, sub_dir, tmp_path / "out", [LESSON], progress=False)
+    assert result.score == result.max_score
+    assert "resource limits only" in capsys.readouterr().err
