@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from nbformat.warnings import DuplicateCellId
 
 MAX_OUTPUT_CHARS = 100_000
 
@@ -50,16 +51,8 @@ def read(path: Path, notes: list[str] | None = None):
             nb = nbformat.read(str(path), as_version=4)
     except Exception as exc:
         raise NotebookError(f"{path.name} is not a valid notebook: {type(exc).__name__}: {str(exc)[:200]}") from exc
-    ids = [c.get("id") for c in nb.get("cells", []) if isinstance(c, dict)]
-    repaired = any("cell id" in str(w.message) for w in caught)  # nbformat repairs duplicates itself
-    if repaired or len([i for i in ids if i]) != len({i for i in ids if i}):
-        seen = set()
-        for c in nb.cells:
-            if c.get("id") in seen:
-                c["id"] = nbformat.v4.new_code_cell().id
-            seen.add(c.get("id"))
-        if notes is not None:
-            notes.append("duplicated cells were given new ids")
+    if notes is not None and any(issubclass(w.category, DuplicateCellId) for w in caught):
+        notes.append("duplicated cells were given new ids")  # nbformat's reader repairs them
     try:
         nbformat.validate(nb)
     except nbformat.ValidationError as exc:

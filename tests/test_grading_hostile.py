@@ -7,6 +7,7 @@ per-cell timeout; every learner below does one bad thing.
 from __future__ import annotations
 
 import copy
+import json
 import sqlite3
 import warnings
 
@@ -210,3 +211,16 @@ def test_without_file_system_isolation_grading_still_works_and_says_so(course, t
     (result,) = grade(course, sub_dir, tmp_path / "out", [LESSON], progress=False)
     assert result.score == result.max_score
     assert "resource limits only" in capsys.readouterr().err
+
+
+def test_duplicated_cell_ids_are_repaired_with_a_note(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1"), nbformat.v4.new_code_cell("2")])
+    nb.cells[1].id = nb.cells[0].id  # a copy-pasted cell, written without nbformat's repair
+    path = tmp_path / "dup.ipynb"
+    path.write_text(json.dumps(nb))
+    notes = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        repaired = read(path, notes)
+    assert len({c.id for c in repaired.cells}) == 2
+    assert notes == ["duplicated cells were given new ids"]
