@@ -102,11 +102,23 @@ def _executor_class():
     return BudgetedExecute
 
 
-def execute(nb, cwd: Path, timeout: int = 30, *, kernel_name: str = "python3", budget: float | None = None):
-    """Execute ``nb`` in place in ``cwd``; returns ``(nb, problem)``, problem '' if none."""
+def execute(nb, cwd: Path, timeout: int = 30, *, kernel_name: str = "python3", budget: float | None = None,
+            ipc_dir: Path | None = None):
+    """Execute ``nb`` in place in ``cwd``; returns ``(nb, problem)``, problem '' if none.
+
+    ``ipc_dir``: a private directory for the kernel's connection file and its ZMQ ``ipc``
+    sockets (the sandboxed kernel has no network); ``None``: jupyter's defaults (TCP on 127.0.0.1).
+    """
+    from traitlets.config import Config
+
     from .course import KERNEL_ARGS
 
-    ep = _executor_class()(timeout=timeout, kernel_name=kernel_name, extra_arguments=KERNEL_ARGS)
+    config = Config()
+    if ipc_dir is not None:
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = str(ipc_dir / "kernel")
+        config.KernelManager.connection_file = str(ipc_dir / "kernel.json")
+    ep = _executor_class()(timeout=timeout, kernel_name=kernel_name, extra_arguments=KERNEL_ARGS, config=config)
     ep.budget = budget
     try:
         ep.preprocess(nb, {"metadata": {"path": str(cwd)}})
@@ -127,6 +139,7 @@ class Job:
     timeout: int = 30
     memory_mb: int = 4096
     hide: tuple = ()  # paths the learner's code must not see (gradebook workspace, submissions, ...)
+    sandbox: bool = True  # False only with grade --unsafe-no-sandbox
 
 
 @dataclass
@@ -141,15 +154,20 @@ _WORKER: dict = {}
 
 
 def _worker_base() -> Path:
-    """Per-process set-up, once: a JUPYTER_PATH with the sandbox kernelspec, a warm font cache."""
+    """Per-process set-up, once: a private directory (``mkdtemp``, mode 0700, removed when the
+    process ends) holding the sandbox kernelspec and a warm matplotlib font cache."""
     if "base" not in _WORKER:
+        import atexit
+        from multiprocessing import util
+
         from .sandbox import kernelspec
 
-        root = Path(tempfile.gettempdir()) / "ann-grader"  # hidden from every sandboxed kernel
-        root.mkdir(mode=0o700, exist_ok=True)
-        base = Path(tempfile.mkdtemp(prefix="worker-", dir=root))
+        base = Path(tempfile.mkdtemp(prefix="ann-grade-"))  # private: no fixed, shared path
+        atexit.register(shutil.rmtree, base, True)
+        util.Finalize(None, shutil.rmtree, args=(base, True), exitpriority=10)  # pool workers skip atexit
         kernelspec(base / "jupyter")
         os.environ["JUPYTER_PATH"] = str(base / "jupyter")
+        os.environ["JUPYTER_RUNTIME_DIR"] = str(base / "runtime")
         os.environ["MPLCONFIGDIR"] = str(base / "mpl")
         import matplotlib.font_manager  # noqa: F401  (builds the font cache once per worker)
 
@@ -159,22 +177,22 @@ def _worker_base() -> Path:
 
 def execute_job(job: Job) -> Done:
     """Execute one submission in a fresh sandboxed kernel (runs in a worker process)."""
-    from .sandbox import KERNEL_NAME
+    from .sandbox import KERNEL_NAME, Settings, settings_env
 
     t0 = time.perf_counter()
     base = _worker_base()
-    scratch = Path(tempfile.mkdtemp(prefix="sub-", dir=base))
+    ipc = Path(tempfile.mkdtemp(prefix="kernel-", dir=base))  # connection file and sockets: this kernel's only
     try:
-        shutil.copytree(base / "mpl", scratch / ".matplotlib")
         nb = nbformat.reads(job.notebook, as_version=4)
         n_code = sum(c.cell_type == "code" for c in nb.cells)
         budget = max(4 * job.timeout, min(n_code * job.timeout, 20 * job.timeout))
-        os.environ.update(ANN_SANDBOX_DIR=str(scratch), ANN_SANDBOX_HIDE=os.pathsep.join([str(base.parent), *job.hide]),
-                          ANN_SANDBOX_CPU=str(int(budget) + 5), ANN_SANDBOX_MEMORY_MB=str(job.memory_mb))
-        nb, problem = execute(nb, scratch, job.timeout, kernel_name=KERNEL_NAME, budget=budget)
+        settings = Settings(cpu_seconds=int(budget) + 5, memory_mb=job.memory_mb, sandbox=job.sandbox,
+                            hide=tuple(job.hide), mpl_cache=str(base / "mpl"))
+        os.environ.update(settings_env(settings))
+        nb, problem = execute(nb, ipc, job.timeout, kernel_name=KERNEL_NAME, budget=budget, ipc_dir=ipc)
         return Done(job.key, nbformat.writes(nb), problem, time.perf_counter() - t0)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(ipc, ignore_errors=True)
 
 
 def refresh_solution(path: Path, timeout: int = 120) -> None:

