@@ -9,6 +9,8 @@ from the same submissions:
                lesson: serial, as nbgrader does it (no feedback)
     grade      ``python -m autograder grade SUBMISSIONS --workers N``: sandboxed
                parallel execution, verification, gradebook, CSVs and feedback pages
+    unsafe     the same with ``--unsafe-no-sandbox`` (resource limits only): the
+               difference is what the sandbox costs per notebook
 
 Each is a fresh subprocess timed end to end (application start-up included), and the
 table prints notebooks per minute and the ratio.
@@ -78,12 +80,13 @@ def run_nbgrader(lessons, submissions: Path, work: Path) -> float:
     return time.perf_counter() - t0
 
 
-def run_grade(lessons, submissions: Path, work: Path, workers: int) -> float:
+def run_grade(lessons, submissions: Path, work: Path, workers: int, unsafe: bool = False) -> float:
     t0 = time.perf_counter()
     only = [a for lesson in lessons for a in ("--lesson", lesson)]
+    out = work / ("grade-out-unsafe" if unsafe else "grade-out")
     subprocess.run([sys.executable, "-m", "autograder", "grade", str(submissions), "--workers", str(workers),
-                    "--out", str(work / "grade-out"), "--quiet", *only],
-                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+                    "--out", str(out), "--quiet", *only, *(["--unsafe-no-sandbox"] if unsafe else [])],
+                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - t0
 
 
@@ -105,11 +108,15 @@ def main(argv=None) -> int:
               f"{os.cpu_count()} CPU cores")
         t_nbg = run_nbgrader(lessons, work / "submissions", work)
         t_grade = run_grade(lessons, work / "submissions", work, args.workers)
-    rate_nbg, rate_grade = 60 * n / t_nbg, 60 * n / t_grade
-    print(f"{'run':<44}{'seconds':>9}{'s/notebook':>12}{'notebooks/min':>15}{'ratio':>8}")
-    print(f"{'plain nbgrader autograde (serial)':<44}{t_nbg:>9.1f}{t_nbg / n:>12.2f}{rate_nbg:>15.1f}{1:>8.2f}")
-    print(f"{f'python -m autograder grade --workers {args.workers}':<44}{t_grade:>9.1f}{t_grade / n:>12.2f}"
-          f"{rate_grade:>15.1f}{rate_grade / rate_nbg:>8.2f}")
+        t_unsafe = run_grade(lessons, work / "submissions", work, args.workers, unsafe=True)
+    rate_nbg = 60 * n / t_nbg
+    print(f"{'run':<56}{'seconds':>9}{'s/notebook':>12}{'notebooks/min':>15}{'ratio':>8}")
+    for name, t in [("plain nbgrader autograde (serial)", t_nbg),
+                    (f"python -m autograder grade --workers {args.workers}", t_grade),
+                    (f"python -m autograder grade --workers {args.workers} --unsafe-no-sandbox", t_unsafe)]:
+        print(f"{name:<56}{t:>9.1f}{t / n:>12.2f}{60 * n / t:>15.1f}{60 * n / t / rate_nbg:>8.2f}")
+    print(f"sandbox cost per notebook: {100 * (t_grade - t_unsafe) / t_unsafe:+.1f} % "
+          f"({(t_grade - t_unsafe) / n:+.3f} s)")
     return 0
 
 

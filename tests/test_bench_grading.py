@@ -16,7 +16,8 @@ def test_grading_benchmark_prints_both_rates_and_their_ratio():
     assert r.returncode == 0, r.stderr[-2000:]
     rows = {line.split("  ")[0]: line.split() for line in r.stdout.splitlines()
             if line.startswith(("plain nbgrader", "python -m autograder"))}
-    assert len(rows) == 2, r.stdout
+    assert len(rows) == 3, r.stdout
     for cols in rows.values():
         assert re.fullmatch(r"\d+\.\d+", cols[-1]) and float(cols[-2]) > 0  # notebooks/min, ratio
     assert "2 learners × 1 lessons" in r.stdout
+    assert re.search(r"sandbox cost per notebook: [+-]\d+\.\d %", r.stdout), r.stdout
