@@ -147,6 +147,14 @@ def course_settings(course: Course, out: Path) -> Config:
             os.environ[OUT_ENV] = before
 
 
+def course_config(course: Course, out: Path, **sections) -> Config:
+    """nbgrader's configuration of the grading workspace ``out``, as ``nbgrader_config.py`` gives it
+    (``instructor_config`` when the file is missing), with ``sections`` (``Name={trait: value}``) on top."""
+    c = course_settings(course, out) if (course.root / CONFIG_FILE).is_file() else instructor_config(course.root, out)
+    c.merge(Config(sections))
+    return c
+
+
 def api(config: Config):
     """An ``NbGraderAPI`` for ``config`` (imported lazily: nbgrader is slow to import)."""
     from nbgrader.apps import NbGraderAPI
