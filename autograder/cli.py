@@ -156,6 +156,10 @@ def cmd_formgrader(args) -> int:
     from .course import OUT_ENV, course_config
 
     course, out = _course(), Path(args.out).resolve()
+    if not out.is_relative_to(course.root.resolve()):
+        print(f"formgrader needs the grading workspace inside the course directory {course.root} "
+              f"(nbgrader's rule: the course must be under the server's root); {out} is not", file=sys.stderr)
+        return 2
     config = course_config(course, out)
     if not Path(config.CourseDirectory.db_url.removeprefix("sqlite:///")).exists():
         print(f"note: no gradebook in {out} yet (run `grade` first); formgrader will show an empty class",
@@ -166,6 +170,7 @@ def cmd_formgrader(args) -> int:
            "--ServerApp.default_url=/formgrader", f"--port={args.port}"]
     if args.no_browser:
         cmd.append("--no-browser")
+    cmd += [a for a in args.jupyter_args if a != "--"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
     env = dict(os.environ, **{OUT_ENV: str(out)})
@@ -269,6 +274,7 @@ def main(argv=None) -> int:
     fg.add_argument("--out", default="grading", help="the grade run's output directory")
     fg.add_argument("--port", type=int, default=8888)
     fg.add_argument("--no-browser", action="store_true")
+    fg.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="more options for jupyter lab (after --)")
     fg.set_defaults(func=cmd_formgrader)
 
     d = sub.add_parser("demo", help="release, grade a small synthetic class, report")

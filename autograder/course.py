@@ -161,4 +161,6 @@ def api(config: Config):
     from nbgrader.coursedir import CourseDirectory
 
     os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+    if config.Exchange.get("root"):  # nbgrader checks it when the API starts (an error in its log if missing)
+        Path(config.Exchange.root).mkdir(parents=True, exist_ok=True)
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)

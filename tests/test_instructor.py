@@ -160,7 +160,7 @@ def test_first_grades_match_expected_totals(run):
     assert {s: r.score for s, r in run["first"].items()} == expected
     assert {s: float(r["score"]) for s, r in run["first_csv"].items()} == expected
     assert run["first"]["eve"].status == "missing"
-    assert "late penalty -%g" % full in run["first"]["dee"].adjustment  # nbgrader's zero penalty
+    assert f"late penalty -{full:g}" in run["first"]["dee"].adjustment  # nbgrader's zero penalty
     assert run["first"]["ben"].adjustment == ""  # on time
 
 
