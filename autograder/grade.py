@@ -274,6 +274,7 @@ class _Grading:
         if not self.force and done.exists():
             try:
                 if read(done).metadata.get("autograder", {}).get("source_sha256") == digest:
+                    self._late_penalty(student, lesson, done)  # the due date or a manual score may have changed
                     return self._collect(student, lesson)  # graded before, unchanged: resume
             except Exception:  # noqa: BLE001  (a damaged earlier result: grade again)
                 pass
@@ -334,6 +335,13 @@ class _Grading:
         except Exception:  # noqa: BLE001  (unreadable: graded as on time, and said so)
             notes.append(f"timestamp.txt {clean(path.read_text(errors='replace'), 40)!r} is not a date; ignored")
             return None
+
+    def _late_penalty(self, student, lesson, autograded: Path) -> None:
+        """nbgrader's ``AssignLatePenalties`` again, against the gradebook's current due date and scores."""
+        try:
+            self._run(["AssignLatePenalties"], read(autograded), self._resources(student, lesson))
+        except Exception as exc:  # noqa: BLE001  (keeps the penalty saved before)
+            _QUIET.error("late penalty of %s/%s not updated: %s", student, lesson, exc)
 
     def _collect(self, student, lesson) -> Result:
         """Scores from the gradebook; statuses and messages from the autograded notebook."""

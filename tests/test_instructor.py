@@ -233,6 +233,21 @@ def test_lms_export(run, tmp_path):
     assert nb == grades
 
 
+def test_zz_moved_due_date_applies_on_a_plain_grade(run):
+    """Runs last on the class (it changes the gradebook): the due date moves past dee's upload; `grade`
+    without --force (nothing executed again) recomputes nbgrader's late penalty; the adjustments stay."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(run["config"].CourseDirectory.db_url, COURSE_ID) as gb:
+        gb.update_or_create_assignment(LESSON, duedate=run["due"] + dt.timedelta(days=10))
+    results = {r.student_id: r for r in grade(run["course"], run["submitted"], run["out"], [LESSON], workers=1,
+                                              progress=False)}
+    assert all(r.seconds == 0 for r in results.values())  # resumed, not re-executed
+    full = sum(_points(run["course"]).values())
+    assert results["dee"].score == full and "late" not in results["dee"].adjustment
+    assert results["ada"].score == full + 0.5 and results["eve"].score == 2.0
+
+
 def test_moodle_folder_import_with_and_without_roster(course, tmp_path):
     dl = tmp_path / "moodle"
     nb = nbformat.writes(subs.learner_notebook(course, LESSON, untouched=True))
