@@ -152,6 +152,7 @@ class _Grading:
                                           feedback=out / "feedback", timeout=timeout))
         self.nbg = api(self.config)
         self.dirs = self.config.CourseDirectory
+        _link_submitted(Path(self.dirs.submitted_directory), submissions)
         # what learner code must not see: the outputs, the submissions, the solutions and their history
         self.hide = (str(out), str(submissions), str(course.solutions.resolve()), str(course.root.resolve() / ".git"))
         if not can_confine():
@@ -402,6 +403,18 @@ def repair(nb, released) -> list[str]:
                 nb.cells.insert(ids.index(fn), cell)  # after fn, which moved up by one
                 notes.append(f"moved {g} back below {fn}")
     return notes
+
+
+def _link_submitted(submitted: Path, submissions: Path) -> None:
+    """Make nbgrader's ``submitted/`` of the workspace the SUBMISSIONS graded, for formgrader's counts.
+
+    A symlink (replaced by the next run's); a real ``submitted/`` (``nbgrader collect``'s) is left alone.
+    """
+    if submitted.resolve() == submissions.resolve() or (submitted.exists() and not submitted.is_symlink()):
+        return
+    if submitted.is_symlink():
+        submitted.unlink()
+    submitted.symlink_to(submissions, target_is_directory=True)
 
 
 def _duration(seconds: float) -> str:

@@ -100,7 +100,7 @@ def page(formgrader):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-        pg.goto(f"{formgrader}/lab?token={TOKEN}")  # log in once (cookie)
+        pg.goto(f"{formgrader}/formgrader?token={TOKEN}")  # log in once (the token sets a cookie)
         yield pg
         browser.close()
 
@@ -120,6 +120,10 @@ def test_formgrader_lists_every_lesson_and_student(page, formgrader, graded_demo
     for lesson in LESSONS:
         mean = sum(scores[(s, lesson)] for s in ("ada", "ben", "cy")) / 3
         assert abs(float(by_lesson[lesson][-1].split("/")[0]) - mean) < 0.006, by_lesson[lesson]
+    rows = _table(page, f"{formgrader}/formgrader/manage_assignments")
+    page.screenshot(path=str(os.environ.get("FORMGRADER_SHOTS", tmp_path)) + "/assignments.png", full_page=True)
+    submissions = {r[0]: r[8] for r in rows}  # name, due date, status, 5 buttons, # submissions, ...
+    assert [submissions[k] for k in LESSONS] == ["3", "3"], rows
     rows = _table(page, f"{formgrader}/formgrader/manage_students")
     assert {r[1] for r in rows} >= {"ada", "ben", "cy"}
     page.screenshot(path=str(tmp_path / "students.png"), full_page=True)
