@@ -118,13 +118,14 @@ def cmd_collect(args) -> int:
 
 def cmd_import_lms(args) -> int:
     """An LMS bulk download (Canvas or Moodle, zip or folder) → SUBMISSIONS/<student>/<lesson>/."""
-    from .collect import Roster, duedates, import_lms, write_report
+    from .collect import Roster, duedates, import_lms, register_students, write_report
 
     course = _course()
     lesson = course.resolve([args.lesson])[0] if args.lesson else None
     dest = Path(args.submissions)
-    records = import_lms(course, Path(args.download), dest, lesson, Roster.read(args.roster, args.id_column),
-                         duedates(course, Path(args.out)))
+    roster = Roster.read(args.roster, args.id_column)
+    records = import_lms(course, Path(args.download), dest, lesson, roster, duedates(course, Path(args.out)))
+    register_students(course, Path(args.out), records, roster)
     report = dest / "import-report.csv"
     write_report(records, report)
     ok = [r for r in records if not r.problem]
@@ -196,6 +197,7 @@ def cmd_demo(args) -> int:
                                  workers=os.cpu_count() or 1, memory=4096, force=True, quiet=False))
     print()
     report(out)
+    print(f"\nreview it in nbgrader's formgrader: python -m autograder formgrader --out {out}")
     return 0
 
 

@@ -119,6 +119,7 @@ def slug(name: str) -> str:
 class Imported:
     source: str  # the file's name in the download
     student_id: str = ""
+    name: str = ""  # the learner's name as the LMS gives it, if it does
     lesson: str = ""
     timestamp: str = ""  # UTC, nbgrader's format
     late: str = ""  # "LMS" (Canvas said so) and/or "after due date"
@@ -176,6 +177,7 @@ def import_lms(course: Course, source: Path, dest: Path, lesson: str | None = No
             who, filename = moodle["name"], moodle["file"].rsplit("/", 1)[-1]
             row = roster.by("name", who)
             rec.student_id = row["student_id"] if row else ("" if roster.rows else slug(who))
+            rec.name = who
             if not rec.student_id:
                 rec.problem = f"Moodle learner {who!r} is not in the roster" if roster.rows else \
                               f"cannot make a student id from the name {who!r}: give a roster"
@@ -183,6 +185,7 @@ def import_lms(course: Course, source: Path, dest: Path, lesson: str | None = No
             filename = canvas["file"]
             row = roster.by("lms_id", canvas["uid"])
             rec.student_id = row["student_id"] if row else ("" if roster.rows else canvas["login"])
+            rec.name = row.get("name", "") if row else ""
             if canvas["late"]:
                 rec.late = "LMS"
             if not rec.student_id:
@@ -225,6 +228,28 @@ def import_lms(course: Course, source: Path, dest: Path, lesson: str | None = No
         (folder / f"{les}.ipynb").write_bytes(load())
         (folder / "timestamp.txt").write_text(rec.timestamp)
     return records
+
+
+def register_students(course: Course, out: Path, records: list[Imported], roster: Roster | None = None) -> int:
+    """Put the imported learners, with their names and e-mail when known, in the gradebook of ``out``
+    (formgrader lists them by name). Returns how many."""
+    from nbgrader.api import Gradebook
+
+    config = course_config(course, out)
+    Path(out, "nbgrader").mkdir(parents=True, exist_ok=True)
+    known = {r["student_id"]: r for r in (roster or Roster()).rows}
+    people = {r.student_id: r.name for r in records if not r.problem}
+    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gb:
+        for sid, name in people.items():
+            name = known.get(sid, {}).get("name") or name
+            if "," in name:  # Canvas: "Lovelace, Ada"
+                last, first = name.split(",", 1)
+            else:  # Moodle: "Ada Lovelace"
+                first, _, last = name.rpartition(" ")
+            info = {k: v.strip() for k, v in (("first_name", first), ("last_name", last),
+                                              ("email", known.get(sid, {}).get("email", ""))) if v.strip()}
+            gb.update_or_create_student(sid, **info)
+    return len(people)
 
 
 def duedates(course: Course, out: Path) -> dict:

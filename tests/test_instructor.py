@@ -274,6 +274,15 @@ def test_moodle_folder_import_with_and_without_roster(course, tmp_path):
     assert ok == {"al01", "cy02", "wx03"}
     assert any("not in the roster" in r.problem for r in recs if r.source.startswith("Anonymous"))
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["al01", "cy02", "wx03"]
+    # formgrader lists them by name: the names go to the gradebook
+    from nbgrader.api import Gradebook
+
+    from autograder.collect import register_students
+
+    assert register_students(course, tmp_path / "g", recs, Roster.read(roster)) == 3
+    with Gradebook(f"sqlite:///{tmp_path / 'g' / 'nbgrader' / 'gradebook.db'}", COURSE_ID) as gb:
+        names = {s.id: (s.first_name, s.last_name) for s in gb.students}
+    assert names == {"al01": ("Ada", "Lovelace"), "cy02": ("Chén", "Yù"), "wx03": (None, "王小明")}
     # without --lesson, a file name that names no lesson is reported, not guessed
     recs = import_lms(course, dl, tmp_path / "c")
     assert any("names no lesson" in r.problem for r in recs if r.source.startswith("Chén"))
