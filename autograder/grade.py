@@ -254,7 +254,7 @@ class _Grading:
         result.score, result.max_score = max(0.0, float(sub.score) - penalty), float(sub.max_score)
         words = [f"adjusted by the instructor: {', '.join(changed)}"] if changed else []
         words += [f"instructor's comment on {name}: {text}" for name, text in comments.items()]
-        if sub.total_seconds_late > 0:
+        if sub.total_seconds_late > 0 and result.status != "missing":
             words.append(f"submitted {_duration(sub.total_seconds_late)} after the due date "
                          f"{sub.duedate:%Y-%m-%d %H:%M} UTC" + (f": late penalty -{penalty:g}" if penalty else ""))
         result.adjustment = "; ".join(words)
