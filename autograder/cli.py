@@ -106,6 +106,92 @@ def _demo_without_sandbox() -> bool:
     return bool(why)
 
 
+def cmd_publish(args) -> int:
+    """nbgrader release_assignment: lessons/ into the course exchange, for nbgrader fetch_assignment."""
+    from .collect import publish
+
+    course = _course()
+    done = publish(course, Path(args.out), course.resolve(args.lessons))
+    print(f"released to the exchange {Path(args.out) / 'nbgrader' / 'exchange'}: {', '.join(done)}")
+    return 0
+
+
+def cmd_collect(args) -> int:
+    """nbgrader collect from the course exchange into DIR/nbgrader/submitted (grade's layout)."""
+    from .collect import collect
+
+    course = _course()
+    dest = collect(course, Path(args.out), course.resolve(args.lessons))
+    n = len(list(dest.glob("*/*/*.ipynb"))) if dest.is_dir() else 0
+    print(f"{n} collected notebooks in {dest}; grade them with:\n"
+          f"  python -m autograder grade {dest} --out {args.out}")
+    return 0
+
+
+def cmd_import_lms(args) -> int:
+    """An LMS bulk download (Canvas or Moodle, zip or folder) → SUBMISSIONS/<student>/<lesson>/."""
+    from .collect import Roster, duedates, import_lms, register_students, write_report
+
+    course = _course()
+    lesson = course.resolve([args.lesson])[0] if args.lesson else None
+    dest = Path(args.submissions)
+    roster = Roster.read(args.roster, args.id_column)
+    records = import_lms(course, Path(args.download), dest, lesson, roster, duedates(course, Path(args.out)))
+    register_students(course, Path(args.out), records, roster)
+    report = dest / "import-report.csv"
+    write_report(records, report)
+    ok = [r for r in records if not r.problem]
+    late = [r for r in ok if r.late]
+    print(f"imported {len(ok)} notebooks into {dest} ({len(late)} late); report: {report}")
+    for r in late:
+        print(f"  late     {r.student_id:<16}{r.lesson:<22}{r.timestamp} ({r.late})")
+    for r in records:
+        if r.problem:
+            print(f"  skipped  {r.source}: {r.problem}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    """nbgrader's CSV export and a gradebook CSV for the LMS, from the gradebook of a grade run."""
+    from .collect import Roster
+    from .export import lms_csv, nbgrader_csv
+
+    course, out = _course(), Path(args.out)
+    a = nbgrader_csv(course, out, out / "export" / "nbgrader.csv")
+    b = lms_csv(course, out, Path(args.to or out / "export" / f"lms-{args.format}.csv"), args.format,
+                Roster.read(args.roster, args.id_column))
+    print(f"wrote {a} (nbgrader export) and {b} (for the LMS, {args.format} format)")
+    return 0
+
+
+def cmd_formgrader(args) -> int:
+    """JupyterLab for the instructor at formgrader, on the gradebook of DIR (nbgrader_config.py)."""
+    from .course import OUT_ENV, course_config
+
+    course, out = _course(), Path(args.out).resolve()
+    if not out.is_relative_to(course.root.resolve()):
+        print(f"formgrader needs the grading workspace inside the course directory {course.root} "
+              f"(nbgrader's rule: the course must be under the server's root); {out} is not", file=sys.stderr)
+        return 2
+    config = course_config(course, out)
+    if not Path(config.CourseDirectory.db_url.removeprefix("sqlite:///")).exists():
+        print(f"note: no gradebook in {out} yet (run `grade` first); formgrader will show an empty class",
+              file=sys.stderr)
+    Path(config.Exchange.root).mkdir(parents=True, exist_ok=True)
+    jupyter = Path(sys.executable).with_name("jupyter")
+    cmd = [str(jupyter) if jupyter.exists() else "jupyter", "lab", f"--ServerApp.root_dir={course.root}",
+           "--ServerApp.default_url=/formgrader", f"--port={args.port}"]
+    if args.no_browser:
+        cmd.append("--no-browser")
+    cmd += [a for a in args.jupyter_args if a != "--"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    env = dict(os.environ, **{OUT_ENV: str(out)})
+    print(f"formgrader on {out / 'nbgrader' / 'gradebook.db'}: " + " ".join(cmd), file=sys.stderr)
+    os.chdir(course.root)  # nbgrader and formgrader read nbgrader_config.py from the working directory
+    os.execvpe(cmd[0], cmd, env)
+
+
 def cmd_demo(args) -> int:
     """Release every lesson, grade a three-learner class, and report."""
     from .release import release
@@ -124,6 +210,7 @@ def cmd_demo(args) -> int:
                                  unsafe_no_sandbox=_demo_without_sandbox()))
     print()
     report(out)
+    print(f"\nreview it in nbgrader's formgrader: python -m autograder formgrader --out {out}")
     return 0
 
 
@@ -171,6 +258,42 @@ def main(argv=None) -> int:
     rp = sub.add_parser("report", help="class summary from a grade run")
     rp.add_argument("--out", default="grading", help="the grade run's output directory")
     rp.set_defaults(func=cmd_report)
+
+    pb = sub.add_parser("publish", help="nbgrader release_assignment: lessons/ into the course's exchange")
+    pb.add_argument("lessons", nargs="*", help="lesson ids (default: all)")
+    pb.add_argument("--out", default="grading", help="the grading workspace (its exchange: DIR/nbgrader/exchange)")
+    pb.set_defaults(func=cmd_publish)
+
+    co = sub.add_parser("collect", help="nbgrader collect from the exchange into DIR/nbgrader/submitted")
+    co.add_argument("lessons", nargs="*", help="lesson ids (default: all)")
+    co.add_argument("--out", default="grading", help="the grading workspace (default grading/)")
+    co.set_defaults(func=cmd_collect)
+
+    im = sub.add_parser("import-lms", help="a Canvas or Moodle bulk download (zip or folder) → SUBMISSIONS/")
+    im.add_argument("download", help="the LMS's zip file or its unpacked folder")
+    im.add_argument("submissions", help="where to write SUBMISSIONS/<student_id>/<lesson>/<lesson>.ipynb")
+    im.add_argument("--lesson", help="the lesson of notebooks whose file name names none")
+    im.add_argument("--roster", help="CSV: student_id plus name / lms_id (or the LMS's gradebook export)")
+    im.add_argument("--id-column", help="the roster column that holds the student id (default: student_id, "
+                                        "else SIS Login ID)")
+    im.add_argument("--out", default="grading", help="the grading workspace whose gradebook holds the due dates")
+    im.set_defaults(func=cmd_import_lms)
+
+    ex = sub.add_parser("export", help="nbgrader export, and a gradebook CSV for the LMS")
+    ex.add_argument("--out", default="grading", help="the grade run's output directory")
+    ex.add_argument("--format", choices=["canvas", "generic"], default="canvas")
+    ex.add_argument("--roster", help="CSV with student_id and the LMS's identities (name, lms_id, sis_user_id, "
+                                     "sis_login_id, section, email) or the LMS's gradebook export")
+    ex.add_argument("--id-column", help="the roster column that holds the student id")
+    ex.add_argument("--to", help="the LMS CSV's path (default DIR/export/lms-FORMAT.csv)")
+    ex.set_defaults(func=cmd_export)
+
+    fg = sub.add_parser("formgrader", help="JupyterLab with nbgrader's formgrader on a grade run's gradebook")
+    fg.add_argument("--out", default="grading", help="the grade run's output directory")
+    fg.add_argument("--port", type=int, default=8888)
+    fg.add_argument("--no-browser", action="store_true")
+    fg.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="more options for jupyter lab (after --)")
+    fg.set_defaults(func=cmd_formgrader)
 
     d = sub.add_parser("demo", help="release, grade a small synthetic class, report")
     d.add_argument("lessons", nargs="*")

@@ -15,6 +15,8 @@ from pathlib import Path
 from traitlets.config import Config
 
 COURSE_ID = "ann-from-scratch"
+CONFIG_FILE = "nbgrader_config.py"  # at the course root: read by nbgrader, formgrader and `grade`
+OUT_ENV = "AUTOGRADER_OUT"  # which grading workspace nbgrader_config.py points at (default grading/)
 # No IPython history database (nothing shared between kernels), no start-up chatter on stderr.
 KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
 
@@ -76,7 +78,9 @@ def nbgrader_config(course: Course, workspace: Path, release_dir: Path, *,
                     timeout: int = 30) -> Config:
     """nbgrader configuration: source = ``solutions/``, release = ``release_dir``.
 
-    Every other step lives in ``workspace``; the gradebook is ``workspace/gradebook.db``.
+    Every other step lives in ``workspace``; the gradebook is ``workspace/gradebook.db``,
+    collected submissions go to ``workspace/submitted`` and the exchange (``nbgrader
+    release_assignment/fetch_assignment/submit/collect``) is ``workspace/exchange``.
     Absolute directories are allowed by nbgrader (its paths are ``os.path.join``-ed).
     """
     workspace = workspace.resolve()
@@ -90,6 +94,8 @@ def nbgrader_config(course: Course, workspace: Path, release_dir: Path, *,
     c.CourseDirectory.feedback_directory = str((feedback or workspace / "feedback").resolve())
     c.CourseDirectory.db_url = f"sqlite:///{workspace / 'gradebook.db'}"
     c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", ".DS_Store"]
+    c.Exchange.root = str(workspace / "exchange")
+    c.CollectApp.check_owner = False  # one machine, one account: every submission has the same owner
     c.Execute.timeout = timeout
     c.Execute.interrupt_on_timeout = True
     c.Execute.kernel_name = "python3"
@@ -106,10 +112,55 @@ def nbgrader_config(course: Course, workspace: Path, release_dir: Path, *,
     return c
 
 
+def instructor_config(root: Path | str, out: Path | str | None = None) -> Config:
+    """What ``nbgrader_config.py`` at the course root gives nbgrader and formgrader.
+
+    The grading workspace ``out`` (default ``$AUTOGRADER_OUT``, else ``grading``; relative to
+    the current directory) is the one ``python -m autograder grade --out`` wrote: the very
+    gradebook ``out/nbgrader/gradebook.db``, its autograded notebooks, ``out/nbgrader/submitted``
+    for ``nbgrader collect`` and the exchange ``out/nbgrader/exchange``; *source* is
+    ``solutions/`` and *release* is ``lessons/``, as for ``python -m autograder release``.
+    """
+    course = Course(Path(root).resolve())
+    out = Path(out or os.environ.get(OUT_ENV) or course.root / "grading").resolve()
+    return nbgrader_config(course, out / "nbgrader", course.lessons_dir, feedback=out / "feedback-notebooks")
+
+
+def course_settings(course: Course, out: Path) -> Config:
+    """The course's ``nbgrader_config.py`` as nbgrader reads it for the workspace ``out``.
+
+    ``grade`` merges its own settings over this, so what an instructor adds to that file
+    (a late penalty, say) applies to ``grade`` as it does to nbgrader. Empty without the file.
+    """
+    from traitlets.config.loader import PyFileConfigLoader
+
+    if not (course.root / CONFIG_FILE).is_file():
+        return Config()
+    before = os.environ.get(OUT_ENV)
+    os.environ[OUT_ENV] = str(Path(out).resolve())
+    try:
+        return PyFileConfigLoader(CONFIG_FILE, path=str(course.root)).load_config()
+    finally:
+        if before is None:
+            del os.environ[OUT_ENV]
+        else:
+            os.environ[OUT_ENV] = before
+
+
+def course_config(course: Course, out: Path, **sections) -> Config:
+    """nbgrader's configuration of the grading workspace ``out``, as ``nbgrader_config.py`` gives it
+    (``instructor_config`` when the file is missing), with ``sections`` (``Name={trait: value}``) on top."""
+    c = course_settings(course, out) if (course.root / CONFIG_FILE).is_file() else instructor_config(course.root, out)
+    c.merge(Config(sections))
+    return c
+
+
 def api(config: Config):
     """An ``NbGraderAPI`` for ``config`` (imported lazily: nbgrader is slow to import)."""
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
     os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+    if config.Exchange.get("root"):  # nbgrader checks it when the API starts (an error in its log if missing)
+        Path(config.Exchange.root).mkdir(parents=True, exist_ok=True)
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)

@@ -45,6 +45,14 @@ run <code>python -m autograder check</code> on your notebook to see the same mes
 </body></html>"""
 
 
+def _said(item) -> str:
+    """The instructor's change or comment on an item (from the gradebook), if any."""
+    from html import escape
+
+    text = getattr(item, "adjustment", "")
+    return f"<br><i class='instructor'>Instructor: {escape(text)}</i>" if text else ""
+
+
 def write_page(result, nb, path) -> None:
     """A learner's feedback for one lesson: each item's points and hint, and their own code.
 
@@ -57,7 +65,7 @@ def write_page(result, nb, path) -> None:
     rows = "".join(
         f"<tr><td><code>{escape(i.name)}</code></td><td>{i.score:g} / {i.max_score:g}</td>"
         f"<td class='{escape(i.status.replace(' ', ''))}'>{escape(mark.get(i.status, '✘ ' + i.status))}</td>"
-        f"<td>{escape(i.message)}</td></tr>" for i in result.items)
+        f"<td>{escape(i.message)}{_said(i)}</td></tr>" for i in result.items)
     code = ""
     if nb is not None:
         answers = [c for c in nb.cells if c.cell_type == "code" and utils.is_solution(c)]
@@ -67,6 +75,8 @@ def write_page(result, nb, path) -> None:
     notes_html = "".join(f"<br><small>Note: {escape(n)}</small>" for n in notes)
     if result.status != "graded":
         notes_html += f"<br>{escape(result.message)}"
+    if getattr(result, "adjustment", ""):
+        notes_html += f"<br><b>Instructor:</b> {escape(result.adjustment)}"
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(_PAGE.format(title=escape(f"{result.student_id} — {result.assignment}"), score=result.score,

@@ -45,15 +45,15 @@ from pathlib import Path
 
 import nbformat
 
-from .course import Course, api, nbgrader_config
+from .course import Course, api, course_settings, nbgrader_config
 from .execute import Job, NotebookError, execute_job, read
 from .feedback import write_page
 from .sandbox import find_bwrap, probe
 from .score import Item, clean, mark_not_run, score_notebook, test_cells
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-GRADE_FIELDS = ["student_id", "assignment", "score", "max_score", "status", "message"]
-ITEM_FIELDS = ["student_id", "assignment", "grade_id", "score", "max_score", "status", "message"]
+GRADE_FIELDS = ["student_id", "assignment", "score", "max_score", "status", "message", "adjustment"]
+ITEM_FIELDS = ["student_id", "assignment", "grade_id", "score", "max_score", "status", "message", "adjustment"]
 SANITIZE = ["ClearOutput", "DeduplicateIds", "OverwriteKernelspec", "OverwriteCells", "CheckCellMetadata"]
 _QUIET = logging.getLogger("autograder.nbgrader")  # OverwriteCells warns about every restored cell
 _QUIET.setLevel(logging.ERROR)
@@ -70,6 +70,7 @@ class Result:
     message: str = ""
     items: list[Item] = field(default_factory=list)
     seconds: float = 0.0
+    adjustment: str = ""  # the instructor's changes in the gradebook and a late penalty, in words
 
 
 def discover(submissions: Path, lessons: list[str]) -> list[tuple[str, str]]:
@@ -133,11 +134,11 @@ def grade(course: Course, submissions: Path, out: Path, lessons: list[str] | Non
         nb = read(nb_path) if r.status == "graded" and nb_path.exists() else None
         write_page(r, nb, out / "feedback" / r.student_id / r.assignment / f"{r.assignment}.html")
     _write_csv(out / "grades.csv", GRADE_FIELDS,
-               [[r.student_id, r.assignment, _num(r.score), _num(r.max_score), r.status, r.message]
+               [[r.student_id, r.assignment, _num(r.score), _num(r.max_score), r.status, r.message, r.adjustment]
                 for r in ordered])
     _write_csv(out / "items.csv", ITEM_FIELDS,
-               [[r.student_id, r.assignment, i.grade_id, _num(i.score), _num(i.max_score), i.status, i.message]
-                for r in ordered for i in r.items])
+               [[r.student_id, r.assignment, i.grade_id, _num(i.score), _num(i.max_score), i.status, i.message,
+                 i.adjustment] for r in ordered for i in r.items])
     return ordered
 
 
@@ -170,10 +171,13 @@ class _Grading:
         who = "root: one fresh unprivileged uid per kernel" if os.geteuid() == 0 else f"uid {os.geteuid()}"
         (out / "sandbox.txt").write_text(  # what this run's learner code ran in
             (f"bubblewrap ({find_bwrap()}), grading as {who}" if self.sandbox else self.unsafe_note) + "\n")
-        self.config = nbgrader_config(course, self.workspace, self.workspace / "release",
-                                      feedback=out / "feedback", timeout=timeout)
+        # the course's nbgrader_config.py (the instructor's own settings, e.g. a late penalty), then grade's
+        self.config = course_settings(course, out)
+        self.config.merge(nbgrader_config(course, self.workspace, self.workspace / "release",
+                                          feedback=out / "feedback", timeout=timeout))
         self.nbg = api(self.config)
         self.dirs = self.config.CourseDirectory
+        _link_submitted(Path(self.dirs.submitted_directory), submissions)
         warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy autoflush chatter
         self._released: dict[str, object] = {}
 
@@ -201,20 +205,77 @@ class _Grading:
         return nb, resources
 
     def _zero(self, student, lesson, status, message) -> Result:
-        """Every item 0 with ``message``, recorded in the gradebook like a missing notebook."""
+        """Every item 0 with ``message``, recorded in the gradebook like a missing notebook.
+
+        What the instructor set by hand (a manual score, extra credit, a comment) is kept,
+        as nbgrader's ``SaveAutoGrades`` keeps it, and counts.
+        """
         from nbgrader.api import Gradebook
 
         items = [Item(c.metadata.nbgrader["grade_id"], 0.0, float(c.metadata.nbgrader.get("points", 0)),
                       status, message) for c in test_cells(self._released[lesson])]
+        result = Result(student, lesson, 0.0, sum(i.max_score for i in items), status, message, items)
         if STUDENT_ID.match(student):
             with Gradebook(self.dirs.db_url, self.dirs.course_id) as gb:
                 gb.update_or_create_student(student)
                 submission = gb.update_or_create_submission(lesson, student)
                 for notebook in submission.notebooks:
+                    notebook.late_submission_penalty = None
                     for grade in notebook.grades:
-                        grade.auto_score, grade.manual_score, grade.needs_manual_grade = 0, None, False
+                        grade.auto_score = 0
+                        grade.needs_manual_grade = grade.manual_score is not None
                 gb.db.commit()
-        return Result(student, lesson, 0.0, sum(i.max_score for i in items), status, message, items)
+                self._adjust(gb, result, status_from_auto=False)
+        return result
+
+    def _adjust(self, gb, result: Result, status_from_auto: bool = True) -> None:
+        """Scores from the gradebook, with what the instructor changed there and any late penalty.
+
+        ``Grade.score`` is nbgrader's own: the manual score if one was set, else the
+        automatic one, plus extra credit. The submission's score is nbgrader's total less
+        its late penalty, the ``score`` that ``nbgrader export`` writes. Instructor changes
+        and comments (formgrader's, keyed by the graded function's solution cell) are
+        written out in ``adjustment``; an item's status stays the automatic result.
+        """
+        from nbgrader.api import MissingEntry
+
+        student, lesson = result.student_id, result.assignment
+        sub = gb.find_submission(lesson, student)
+        try:
+            nbk = gb.find_submission_notebook(lesson, lesson, student)
+            comments = {c.name: c.manual_comment.strip() for c in nbk.comments if (c.manual_comment or "").strip()}
+        except MissingEntry:
+            comments = {}
+        changed = []
+        for item in result.items:
+            g = gb.find_grade(item.grade_id, lesson, lesson, student)
+            auto = float(g.auto_score or 0.0)
+            item.score, item.max_score = float(g.score), float(g.max_score)
+            if status_from_auto:
+                if auto >= item.max_score:
+                    item.status, item.message = "passed", ""
+                elif item.status == "passed":
+                    item.status = "failed"
+            words = []
+            if g.manual_score is not None:
+                words.append(f"score set by the instructor to {float(g.manual_score):g} "
+                             f"of {item.max_score:g} (automatic: {auto:g})")
+            if g.extra_credit:
+                words.append(f"extra credit {float(g.extra_credit):+g}")
+            comment = comments.pop(item.name, None) or comments.pop(item.grade_id, None)
+            if comment:
+                words.append(f"instructor's comment: {comment}")
+            item.adjustment = "; ".join(words)
+            if g.manual_score is not None or g.extra_credit:
+                changed.append(f"{item.grade_id} {auto:g} → {item.score:g}")
+        penalty = float(sub.late_submission_penalty or 0.0)
+        result.score, result.max_score = max(0.0, float(sub.score) - penalty), float(sub.max_score)
+        words = [f"adjusted by the instructor: {', '.join(changed)}"] if changed else []
+        words += [f"instructor's comment on {name}: {text}" for name, text in comments.items()]
+        if sub.total_seconds_late > 0 and result.status != "missing":
+            words.append(f"submitted {_duration(sub.total_seconds_late)} after the due date "
+                         f"{sub.duedate:%Y-%m-%d %H:%M} UTC" + (f": late penalty -{penalty:g}" if penalty else ""))
+        result.adjustment = "; ".join(words)
 
     def _autograded(self, student, lesson) -> Path:
         return Path(self.dirs.autograded_directory) / student / lesson / f"{lesson}.ipynb"
@@ -232,6 +293,7 @@ class _Grading:
         if not self.force and done.exists():
             try:
                 if read(done).metadata.get("autograder", {}).get("source_sha256") == digest:
+                    self._late_penalty(student, lesson, done)  # the due date or a manual score may have changed
                     return self._collect(student, lesson)  # graded before, unchanged: resume
             except Exception:  # noqa: BLE001  (a damaged earlier result: grade again)
                 pass
@@ -268,7 +330,8 @@ class _Grading:
         notes += [p for p in [done.problem] if p] + [f"not verified: {p}" for p in problems]
         with Gradebook(self.dirs.db_url, self.dirs.course_id) as gb:
             gb.update_or_create_student(student)
-            gb.update_or_create_submission(lesson, student)
+            timestamp = self._timestamp(student, lesson, notes)
+            gb.update_or_create_submission(lesson, student, **({"timestamp": timestamp} if timestamp else {}))
         try:
             nb, _ = self._run(SAVE, nb, self._resources(student, lesson))
         except Exception as exc:  # noqa: BLE001
@@ -280,28 +343,42 @@ class _Grading:
         result.seconds = done.seconds
         return result
 
+    def _timestamp(self, student, lesson, notes):
+        """When it was handed in: nbgrader's ``timestamp.txt`` beside the notebook (written by
+        ``nbgrader collect`` and ``import-lms``), or None."""
+        from nbgrader.utils import parse_utc
+
+        path = self.submissions / student / lesson / "timestamp.txt"
+        if not path.is_file():
+            return None
+        try:
+            return parse_utc(path.read_text().strip())
+        except Exception:  # noqa: BLE001  (unreadable: graded as on time, and said so)
+            notes.append(f"timestamp.txt {clean(path.read_text(errors='replace'), 40)!r} is not a date; ignored")
+            return None
+
+    def _late_penalty(self, student, lesson, autograded: Path) -> None:
+        """nbgrader's ``AssignLatePenalties`` again, against the gradebook's current due date and scores."""
+        try:
+            self._run(["AssignLatePenalties"], read(autograded), self._resources(student, lesson))
+        except Exception as exc:  # noqa: BLE001  (keeps the penalty saved before)
+            _QUIET.error("late penalty of %s/%s not updated: %s", student, lesson, exc)
+
     def _collect(self, student, lesson) -> Result:
         """Scores from the gradebook; statuses and messages from the autograded notebook."""
         from nbgrader.api import Gradebook
 
         nb = read(self._autograded(student, lesson))
-        items = score_notebook(nb)
+        result = Result(student, lesson, 0.0, 0.0, "graded", "", score_notebook(nb))
         with Gradebook(self.dirs.db_url, self.dirs.course_id) as gb:
-            sub = gb.find_submission(lesson, student)
-            for item in items:
-                g = gb.find_grade(item.grade_id, lesson, lesson, student)
-                item.score, item.max_score = float(g.score), float(g.max_score)
-                if item.score >= item.max_score:
-                    item.status, item.message = "passed", ""
-                elif item.status == "passed":
-                    item.status = "failed"
-            score, max_score = float(sub.score), float(sub.max_score)
-        failed = [i.name for i in items if i.status != "passed"]
+            self._adjust(gb, result)
+        failed = [i.name for i in result.items if i.status != "passed"]
         message = "all items pass" if not failed else "failed: " + ", ".join(failed)
         notes = nb.metadata.get("autograder", {}).get("notes", [])
         if notes:
             message += " (" + "; ".join(clean(n, 150) for n in notes) + ")"
-        return Result(student, lesson, score, max_score, "graded", message, items)
+        result.message = message
+        return result
 
 
 def repair(nb, released) -> list[str]:
@@ -346,6 +423,25 @@ def repair(nb, released) -> list[str]:
                 nb.cells.insert(ids.index(fn), cell)  # after fn, which moved up by one
                 notes.append(f"moved {g} back below {fn}")
     return notes
+
+
+def _link_submitted(submitted: Path, submissions: Path) -> None:
+    """Make nbgrader's ``submitted/`` of the workspace the SUBMISSIONS graded, for formgrader's counts.
+
+    A symlink (replaced by the next run's); a real ``submitted/`` (``nbgrader collect``'s) is left alone.
+    """
+    if submitted.resolve() == submissions.resolve() or (submitted.exists() and not submitted.is_symlink()):
+        return
+    if submitted.is_symlink():
+        submitted.unlink()
+    submitted.symlink_to(submissions, target_is_directory=True)
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
 
 
 def _num(x: float) -> str:

@@ -45,10 +45,12 @@ def report(out: Path, quiet: bool = False) -> Path:
         by_lesson[g["assignment"]].append(100 * float(g["score"]) / max(float(g["max_score"]), 1e-9))
     lesson_rows = []
     for lesson, pct in sorted(by_lesson.items()):
+        adjusted = sum(bool(g.get("adjustment")) for g in grades if g["assignment"] == lesson)
         lesson_rows.append([lesson, len(pct), f"{statistics.mean(pct):.1f}", f"{statistics.median(pct):.1f}",
-                            f"{min(pct):.1f}", f"{max(pct):.1f}", f"{sum(p >= 100 for p in pct) / len(pct):.2f}"])
+                            f"{min(pct):.1f}", f"{max(pct):.1f}", f"{sum(p >= 100 for p in pct) / len(pct):.2f}",
+                            adjusted])
     _write(dest / "lessons.csv", ["assignment", "n_learners", "mean_pct", "median_pct", "min_pct", "max_pct",
-                                  "full_marks_rate"], lesson_rows)
+                                  "full_marks_rate", "n_adjusted"], lesson_rows)
 
     by_item = defaultdict(list)
     for i in items:
@@ -58,9 +60,11 @@ def report(out: Path, quiet: bool = False) -> Path:
         passed = sum(r["status"] == "passed" for r in rows)
         fails = Counter(failure_kind(r["message"]) for r in rows if r["status"] != "passed")
         common, count = fails.most_common(1)[0] if fails else ("", 0)
-        item_rows.append([lesson, gid, rows[0]["max_score"], len(rows), f"{passed / len(rows):.2f}", common, count])
+        adjusted = sum(bool(r.get("adjustment")) for r in rows)
+        item_rows.append([lesson, gid, rows[0]["max_score"], len(rows), f"{passed / len(rows):.2f}", common, count,
+                          adjusted])
     _write(dest / "items.csv", ["assignment", "grade_id", "max_score", "n_learners", "pass_rate",
-                                "most_common_failure", "failure_count"], item_rows)
+                                "most_common_failure", "failure_count", "n_adjusted"], item_rows)
     _plot(by_lesson, dest / "scores.png")
     if not quiet:
         print(f"{'lesson':<22}{'learners':>9}{'mean %':>8}{'median %':>10}{'full marks':>12}")
@@ -69,6 +73,11 @@ def report(out: Path, quiet: bool = False) -> Path:
         print()
         for r in item_rows:
             print(f"{r[0]:<18}{r[1]:<34} pass {float(r[4]):>4.0%}  {r[5][:90]}")
+        changed = [g for g in grades if g.get("adjustment")]
+        if changed:  # pass rates above are the automatic results; scores include these
+            print("\nset by the instructor in the gradebook (included in the scores), and late penalties:")
+            for g in changed:
+                print(f"  {g['student_id']:<16}{g['assignment']:<22}{g['adjustment'][:110]}")
         print(f"\nwritten: {dest / 'lessons.csv'}, {dest / 'items.csv'}, {dest / 'scores.png'}")
     return dest
 

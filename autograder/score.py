@@ -26,6 +26,7 @@ class Item:
     max_score: float
     status: str
     message: str
+    adjustment: str = ""  # what the instructor changed in the gradebook (grade.py), in words
 
     @property
     def name(self) -> str:

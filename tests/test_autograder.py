@@ -135,7 +135,8 @@ def test_gradebook_csvs_and_feedback(graded_class):
     grades = list(csv.DictReader((out / "grades.csv").open()))
     items = list(csv.DictReader((out / "items.csv").open()))
     assert {"student_id", "assignment", "score", "max_score"} <= set(grades[0])
-    assert list(items[0]) == ["student_id", "assignment", "grade_id", "score", "max_score", "status", "message"]
+    assert list(items[0]) == ["student_id", "assignment", "grade_id", "score", "max_score", "status", "message",
+                              "adjustment"]  # the instructor's changes in the gradebook (issue 12)
     assert len(grades) == len(results) == 5 * len(GRADED)
     by = {(g["student_id"], g["assignment"]): float(g["score"]) for g in grades}
     assert all(by[k] == r.score for k, r in results.items())

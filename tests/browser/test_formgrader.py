@@ -1,0 +1,160 @@
+"""A real browser on formgrader, started the way the README says (`python -m autograder formgrader`),
+on a demo class graded by `grade`: every learner and lesson with its autograded score, the
+per-cell scores and the notebook, and a score the instructor changed by hand.
+
+Run with ``pytest -m browser tests/browser/test_formgrader.py -p no:nbval -o addopts=""``.
+Needs Playwright for Python and Debian's /usr/bin/chromium (never ``playwright install``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+LESSONS = ["01_layers", "02_activations"]
+TOKEN = "formgrader-test"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def graded_demo(tmp_path_factory):
+    """The course (symlinked, so nothing in the repository is written) with a demo class graded in grading/demo."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("no Chromium at /usr/bin/chromium")
+    pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+    from nbgrader.api import Gradebook
+
+    from autograder.course import COURSE_ID, Course
+    from autograder.grade import grade
+    from autograder.submissions import demo_class
+
+    root = tmp_path_factory.mktemp("fg") / "course"
+    root.mkdir()
+    for name in ("solutions", "lessons", "pyproject.toml", "nbgrader_config.py"):
+        (root / name).symlink_to(ROOT / name)
+    course, out = Course(root), root / "grading" / "demo"
+    demo_class(course, LESSONS, out / "submissions")
+    results = grade(course, out / "submissions", out, LESSONS, workers=2, progress=False)
+    with Gradebook(f"sqlite:///{out / 'nbgrader' / 'gradebook.db'}", COURSE_ID) as gb:  # as formgrader writes it
+        gb.find_grade("test_weighted_sum", "01_layers", "01_layers", "cy").manual_score = 1.0
+        gb.db.commit()
+    results = grade(course, out / "submissions", out, LESSONS, workers=1, progress=False)  # resume: reads it back
+    return root, out, {(r.student_id, r.assignment): r.score for r in results}
+
+
+@pytest.fixture(scope="module")
+def formgrader(graded_demo):
+    """`python -m autograder formgrader --out grading/demo` in the course root; yields its base URL."""
+    root, out, _ = graded_demo
+    port = _free_port()
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+               JUPYTER_PLATFORM_DIRS="1")
+    log = (root / "formgrader.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "autograder", "formgrader", "--out", "grading/demo",
+                             "--port", str(port), "--no-browser", "--", f"--IdentityProvider.token={TOKEN}",
+                             "--ServerApp.ip=127.0.0.1"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={TOKEN}", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail("formgrader exited:\n" + (root / "formgrader.log").read_text()[-3000:])
+                time.sleep(0.5)
+        else:
+            pytest.fail("formgrader did not start:\n" + (root / "formgrader.log").read_text()[-3000:])
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+    assert "not a subdirectory of the notebook server root" not in (root / "formgrader.log").read_text()
+
+
+@pytest.fixture(scope="module")
+def page(formgrader):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+        pg.goto(f"{formgrader}/formgrader?token={TOKEN}")  # log in once (the token sets a cookie)
+        yield pg
+        browser.close()
+
+
+def _table(pg, url):
+    pg.goto(url)
+    pg.wait_for_selector("#main-table tr td a", timeout=30000)  # rows come from formgrader's API
+    return [[td.inner_text().strip() for td in tr.query_selector_all("td")]
+            for tr in pg.query_selector_all("#main-table tr")]
+
+
+def test_formgrader_lists_every_lesson_and_student(page, formgrader, graded_demo, tmp_path):
+    _, _, scores = graded_demo
+    rows = _table(page, f"{formgrader}/formgrader/gradebook")
+    by_lesson = {r[0]: r for r in rows}  # every lesson of the course; the graded ones with their mean score
+    assert set(LESSONS) <= set(by_lesson)
+    for lesson in LESSONS:
+        mean = sum(scores[(s, lesson)] for s in ("ada", "ben", "cy")) / 3
+        assert abs(float(by_lesson[lesson][-1].split("/")[0]) - mean) < 0.006, by_lesson[lesson]
+    rows = _table(page, f"{formgrader}/formgrader/manage_assignments")
+    page.screenshot(path=str(os.environ.get("FORMGRADER_SHOTS", tmp_path)) + "/assignments.png", full_page=True)
+    submissions = {r[0]: r[8] for r in rows}  # name, due date, status, 5 buttons, # submissions, ...
+    assert [submissions[k] for k in LESSONS] == ["3", "3"], rows
+    rows = _table(page, f"{formgrader}/formgrader/manage_students")
+    assert {r[1] for r in rows} >= {"ada", "ben", "cy"}
+    page.screenshot(path=str(tmp_path / "students.png"), full_page=True)
+    by_student = {r[1]: r for r in rows}  # name, id, email, total score
+    maxima = {k: float(by_lesson[k][-1].split("/")[1]) for k in LESSONS}  # from the assignments page
+    for student in ("ada", "ben", "cy"):
+        total = sum(scores[(student, lesson)] for lesson in LESSONS)
+        assert by_student[student][3] == f"{total:g} / {sum(maxima[k] for k in LESSONS):g}", by_student[student]
+
+
+def test_formgrader_shows_the_autograded_scores_and_the_notebook(page, formgrader, graded_demo, tmp_path):
+    _, _, scores = graded_demo
+    rows = _table(page, f"{formgrader}/formgrader/gradebook/01_layers/01_layers")
+    assert len(rows) == 3
+    shown = sorted(float(r[2].split("/")[0]) for r in rows)  # "Overall Score": "4 / 6"
+    assert shown == sorted(scores[(s, "01_layers")] for s in ("ada", "ben", "cy"))
+    page.screenshot(path=str(os.environ.get("FORMGRADER_SHOTS", tmp_path)) + "/submissions.png", full_page=True)
+    # open cy's notebook: its cells, with per-cell scores (the manual 1 point included)
+    page.locator("#toggle_names").click()
+    page.locator("#main-table a", has_text="cy").first.click()
+    page.wait_for_selector(".nbgrader_cell", timeout=30000)
+    text = page.inner_text("body")
+    assert "def column_forward" in text  # the learner's notebook
+    assert "test_weighted_sum" in text or "weighted_sum" in text
+    score_inputs = page.query_selector_all("input.score")
+    assert score_inputs, "no per-cell score fields"
+    # formgrader shows the automatic score as the field's placeholder and a manual score as its value.
+    # Cells in order: test_weighted_sum (automatic 0, set by hand to 1), test_neuron (its check fails
+    # through weighted_sum: 0), test_column_forward and test_dense_forward (2 each)
+    shown = [(i.get_attribute("placeholder"), i.input_value()) for i in score_inputs]
+    assert shown == [("0", "1"), ("0", ""), ("2", ""), ("2", "")], shown
+    score_inputs[0].scroll_into_view_if_needed()
+    page.mouse.wheel(0, -250)
+    page.screenshot(path=str(os.environ.get("FORMGRADER_SHOTS", tmp_path)) + "/notebook.png", full_page=False)
