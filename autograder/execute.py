@@ -103,28 +103,26 @@ def _executor_class():
 
 
 def execute(nb, cwd: Path, timeout: int = 30, *, kernel_name: str = "python3", budget: float | None = None,
-            ipc_dir: Path | None = None):
+            km=None):
     """Execute ``nb`` in place in ``cwd``; returns ``(nb, problem)``, problem '' if none.
 
-    ``ipc_dir``: a private directory for the kernel's connection file and its ZMQ ``ipc``
-    sockets (the sandboxed kernel has no network); ``None``: jupyter's defaults (TCP on 127.0.0.1).
+    ``km``: an ``AsyncKernelManager`` whose kernel is already started (the grader's sandboxed
+    kernels, ``Kernels``); the caller shuts it down. ``None``: a ``kernel_name`` kernel is
+    started here and killed once the last cell has replied.
     """
-    from traitlets.config import Config
-
     from .course import KERNEL_ARGS
 
-    config = Config()
-    if ipc_dir is not None:
-        config.KernelManager.transport = "ipc"
-        config.KernelManager.ip = str(ipc_dir / "kernel")
-        config.KernelManager.connection_file = str(ipc_dir / "kernel.json")
-    ep = _executor_class()(timeout=timeout, kernel_name=kernel_name, extra_arguments=KERNEL_ARGS, config=config)
+    ep = _executor_class()(timeout=timeout, kernel_name=kernel_name, extra_arguments=KERNEL_ARGS,
+                           shutdown_kernel="immediate")
     ep.budget = budget
     try:
-        ep.preprocess(nb, {"metadata": {"path": str(cwd)}})
+        ep.preprocess(nb, {"metadata": {"path": str(cwd)}}, km=km)
     except Exception as exc:  # DeadKernelError and friends: keep what ran
         first = str(exc).splitlines()[0] if str(exc) else ""
         return nb, f"execution stopped: {type(exc).__name__}: {first}"[:300]
+    finally:
+        if km is not None and ep.kc is not None:  # nbclient leaves a kernel it did not start to us
+            ep.kc.stop_channels()
     if budget and ep._deadline is not None and time.monotonic() > ep._deadline:
         return nb, f"the notebook used up its time budget of {budget:g} s; later cells were not run"
     return nb, ""
@@ -175,24 +173,95 @@ def _worker_base() -> Path:
     return _WORKER["base"]
 
 
+class Kernels:
+    """Fresh sandboxed kernels for one worker, each started while the previous notebook runs.
+
+    ``take(settings)`` hands over the kernel started ahead (if it was started with the same
+    settings and is alive) and at once starts the next one, so a kernel's start and the
+    course's imports (``sandbox.WARM_MODULES``) overlap the previous notebook. A kernel
+    serves one submission and is killed after it: nothing is ever reused.
+    """
+
+    def __init__(self, base: Path):
+        self.base, self.ahead = base, None  # (settings, km, ipc directory)
+
+    def _start(self, settings):
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_core.utils import run_sync
+
+        from .course import KERNEL_ARGS
+        from .sandbox import KERNEL_NAME, settings_env
+
+        ipc = Path(tempfile.mkdtemp(prefix="kernel-", dir=self.base))  # connection file and sockets: its own
+        km = AsyncKernelManager(kernel_name=KERNEL_NAME, transport="ipc", ip=str(ipc / "kernel"),
+                                connection_file=str(ipc / "kernel.json"))
+        run_sync(km.start_kernel)(extra_arguments=KERNEL_ARGS, cwd=str(ipc), env=dict(os.environ,
+                                                                                       **settings_env(settings)))
+        return settings, km, ipc
+
+    def take(self, settings):
+        """``(km, ipc_dir)`` of a started kernel for ``settings``; the caller must ``release`` it."""
+        from jupyter_core.utils import run_sync
+
+        ahead, self.ahead = self.ahead, None
+        if ahead is not None and not (ahead[0] == settings and run_sync(ahead[1].is_alive)()):
+            self.release(ahead[1], ahead[2])
+            ahead = None
+        _, km, ipc = ahead or self._start(settings)
+        self.ahead = self._start(settings)
+        return km, ipc
+
+    @staticmethod
+    def release(km, ipc):
+        from jupyter_core.utils import run_sync
+
+        try:
+            run_sync(km.shutdown_kernel)(now=True)  # in the sandbox: its whole PID namespace goes
+        except Exception:  # noqa: BLE001  (already dead)
+            pass
+        shutil.rmtree(ipc, ignore_errors=True)
+
+    def close(self):
+        if self.ahead is not None:
+            self.release(self.ahead[1], self.ahead[2])
+            self.ahead = None
+
+
+def _kernels() -> Kernels:
+    if "kernels" not in _WORKER:
+        import atexit
+        from multiprocessing import util
+
+        kernels = _WORKER["kernels"] = Kernels(_worker_base())
+        atexit.register(kernels.close)
+        util.Finalize(None, kernels.close, exitpriority=20)  # before the base directory goes
+    return _WORKER["kernels"]
+
+
+def close_kernels() -> None:
+    """Stop this process's kernel started ahead (``grade`` calls it when it ran jobs in-process)."""
+    if "kernels" in _WORKER:
+        _WORKER["kernels"].close()
+
+
 def execute_job(job: Job) -> Done:
     """Execute one submission in a fresh sandboxed kernel (runs in a worker process)."""
-    from .sandbox import KERNEL_NAME, Settings, settings_env
+    from .sandbox import Settings
 
     t0 = time.perf_counter()
     base = _worker_base()
-    ipc = Path(tempfile.mkdtemp(prefix="kernel-", dir=base))  # connection file and sockets: this kernel's only
+    nb = nbformat.reads(job.notebook, as_version=4)
+    n_code = sum(c.cell_type == "code" for c in nb.cells)
+    budget = max(4 * job.timeout, min(n_code * job.timeout, 20 * job.timeout))
+    # CPU seconds: the largest budget any notebook of this run can have, so the kernel can start ahead
+    settings = Settings(cpu_seconds=20 * job.timeout + 10, memory_mb=job.memory_mb, sandbox=job.sandbox,
+                        hide=tuple(job.hide), mpl_cache=str(base / "mpl"))
+    km, ipc = _kernels().take(settings)
     try:
-        nb = nbformat.reads(job.notebook, as_version=4)
-        n_code = sum(c.cell_type == "code" for c in nb.cells)
-        budget = max(4 * job.timeout, min(n_code * job.timeout, 20 * job.timeout))
-        settings = Settings(cpu_seconds=int(budget) + 5, memory_mb=job.memory_mb, sandbox=job.sandbox,
-                            hide=tuple(job.hide), mpl_cache=str(base / "mpl"))
-        os.environ.update(settings_env(settings))
-        nb, problem = execute(nb, ipc, job.timeout, kernel_name=KERNEL_NAME, budget=budget, ipc_dir=ipc)
+        nb, problem = execute(nb, ipc, job.timeout, budget=budget, km=km)
         return Done(job.key, nbformat.writes(nb), problem, time.perf_counter() - t0)
     finally:
-        shutil.rmtree(ipc, ignore_errors=True)
+        Kernels.release(km, ipc)
 
 
 def refresh_solution(path: Path, timeout: int = 120) -> None:

@@ -46,7 +46,7 @@ from pathlib import Path
 import nbformat
 
 from .course import Course, api, course_settings, nbgrader_config
-from .execute import Job, NotebookError, execute_job, read
+from .execute import Job, NotebookError, close_kernels, execute_job, read
 from .feedback import write_page
 from .sandbox import find_bwrap, probe
 from .score import Item, clean, mark_not_run, score_notebook, test_cells
@@ -127,6 +127,7 @@ def grade(course: Course, submissions: Path, out: Path, lessons: list[str] | Non
     finally:
         if own:
             executor.shutdown(cancel_futures=True)
+        close_kernels()  # the kernel an in-process run started ahead
         bar.close()
     ordered = [results[p] for p in pairs]
     for r in ordered:  # 6. feedback

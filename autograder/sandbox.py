@@ -138,6 +138,24 @@ def _dirs(paths, made: set) -> list[str]:
     return args
 
 
+# The kernel: ipykernel_launcher, after importing what every lesson imports (into sys.modules
+# only: the learner's namespace stays empty), so that a kernel started ahead of need
+# (``execute.Kernels``) has done that work while the previous notebook ran.
+WARM_MODULES = ("numpy", "matplotlib.pyplot", "ann_core", "ann_core.checks", "ann_core.datasets",
+                "ann_core.training", "IPython.display", "tqdm.auto", "ipywidgets", "threadpoolctl")
+_KERNEL = f"""
+import importlib, sys
+if sys.path and sys.path[0] == "":
+    del sys.path[0]  # as ipykernel_launcher: not the working directory
+for name in {WARM_MODULES!r}:
+    try:
+        importlib.import_module(name)
+    except Exception:
+        pass
+from ipykernel import kernelapp
+kernelapp.launch_new_instance()
+"""
+
 _DROP = """
 import os, sys
 uid = int(sys.argv[1])
@@ -260,7 +278,7 @@ def launch(connection_file: str, settings: Settings, rest: list[str]) -> None:
     """Become the sandboxed kernel (``execve``); never returns."""
     connection = Path(connection_file).resolve()
     ipc_dir = connection.parent
-    command = [sys.executable, "-m", "ipykernel_launcher", "-f", str(connection), *rest]
+    command = [sys.executable, "-c", _KERNEL, "-f", str(connection), *rest]
     devnull = os.open(os.devnull, os.O_WRONLY)  # the kernel's banner would land in the grader's terminal
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
