@@ -64,6 +64,12 @@ def cmd_check(args) -> int:
     return check(Path(args.notebook), timeout=args.timeout)
 
 
+def cmd_lab(args) -> int:
+    from .lab import main as lab_main
+
+    return lab_main(args)
+
+
 def cmd_report(args) -> int:
     from .report import report
 
@@ -143,6 +149,15 @@ def main(argv=None) -> int:
     c.add_argument("--timeout", type=int, default=60, help="seconds per cell (default 60)")
     c.set_defaults(func=cmd_check)
 
+    lb = sub.add_parser("lab", help="JupyterLab on the lessons in learner mode (--instructor: every nbgrader tool); "
+                        "other options go to jupyter lab")
+    lb.add_argument("dir", nargs="?", help="directory to open (default lessons/, or the course root with --instructor)")
+    lb.add_argument("--instructor", action="store_true", help="course root, with Formgrader and Create Assignment")
+    lb.add_argument("--port", type=int, help="port (default: JupyterLab's, 8888 or the next free one)")
+    lb.add_argument("--ip", help="address to listen on (default: JupyterLab's, localhost)")
+    lb.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    lb.set_defaults(func=cmd_lab)
+
     st = sub.add_parser("selftest", help="grade solutions, untouched lessons and known mistakes; mutation score")
     st.add_argument("lessons", nargs="*", help="lesson ids (default: all)")
     st.add_argument("--workers", type=int, default=os.cpu_count() or 1)
@@ -162,5 +177,8 @@ def main(argv=None) -> int:
     d.add_argument("--timeout", type=int, default=30)
     d.set_defaults(func=cmd_demo)
 
-    args = p.parse_args(argv)
+    args, unknown = p.parse_known_args(argv)
+    if unknown and args.command != "lab":  # only `lab` passes further options on (to jupyter lab)
+        p.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.jupyter_args = unknown
     return args.func(args)
