@@ -59,9 +59,14 @@ def cmd_grade(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .check import check
+    from .check import check, course_status
 
-    return check(Path(args.notebook), timeout=args.timeout)
+    if args.notebook:
+        return check(Path(args.notebook), timeout=args.timeout)
+    course = _course()
+    lessons_dir = Path(args.lessons) if args.lessons else course.lessons_dir
+    course_status(lessons_dir, course.lessons(), timeout=args.timeout)
+    return 0
 
 
 def cmd_lab(args) -> int:
@@ -144,8 +149,10 @@ def main(argv=None) -> int:
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.set_defaults(func=cmd_grade)
 
-    c = sub.add_parser("check", help="run a notebook and explain each graded item")
-    c.add_argument("notebook")
+    c = sub.add_parser("check", help="run a notebook and explain each graded item; without one, every "
+                                     "lesson's status (done, N of M passing, not started)")
+    c.add_argument("notebook", nargs="?")
+    c.add_argument("--lessons", help="where the learner's notebooks are (default: lessons/)")
     c.add_argument("--timeout", type=int, default=60, help="seconds per cell (default 60)")
     c.set_defaults(func=cmd_check)
 

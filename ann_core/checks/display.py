@@ -67,24 +67,30 @@ def _wrap(text: str, first: str = "", indent: str = "  ") -> list[str]:
                          break_long_words=False, break_on_hyphens=False) or [first]
 
 
-def short_check_failed(exc: BaseException, shell=None, colour: bool = True) -> list[str]:
-    """The short block for a ``CheckFailed``: at most ``MAX_LINES`` lines."""
-    message = str(exc)
-    head, hint = message, ""
+def split_message(message: str) -> tuple[str, str]:
+    """A check's message as (what failed with got vs expected, the likely mistake or advice)."""
     for marker in (" Likely mistake: ", " NumPy warned: ", " Compute new arrays"):
         if marker in message:
             head, rest = message.split(marker, 1)
-            hint = marker.strip() + " " + rest if marker != " Compute new arrays" else marker.strip() + rest
-            break
+            return head, marker.strip() + ("" if marker == " Compute new arrays" else " ") + rest
+    return message, ""
+
+
+def message_lines(message: str, first: str = "", indent: str = "  ") -> list[str]:
+    """A check's message wrapped for a terminal or a notebook: the failure, then the hint."""
+    head, hint = split_message(message)
+    return _wrap(head, first, indent) + (_wrap(hint, indent, indent) if hint else [])
+
+
+def short_check_failed(exc: BaseException, shell=None, colour: bool = True) -> list[str]:
+    """The short block for a ``CheckFailed``: at most ``MAX_LINES`` lines."""
     name = type(exc).__name__
-    lines = _wrap(head, f"{_RED}{name}{_RESET}: " if colour else f"{name}: ")
-    if hint:
-        lines += _wrap(hint, "  ", "  ")
+    lines = message_lines(str(exc), f"{_RED}{name}{_RESET}: " if colour else f"{name}: ")
     cause = exc.__cause__
     if cause is not None and not isinstance(cause, NotImplementedError):
         mine = learner_frames(cause, shell)
         if mine:
-            lines += [f"  {type(cause).__name__} raised in your code:"] + mine
+            lines += [f"  where your code raised {type(cause).__name__}:"] + mine
     if len(lines) > MAX_LINES:
         lines = lines[: MAX_LINES - 1] + ["  …"]
     return ["\n".join(lines)]
