@@ -117,8 +117,9 @@ def course_status(lessons_dir: Path, lessons: list[str], timeout: int = 60, out=
     points = sum(r.score for r in results)
     print(f"{done} of {len(results)} lessons done, {started} started; {points:g} points in the started lessons.",
           file=out)
-    nxt = next((r for r in results if r.status != "done"), None)
+    nxt = next((r for r in results if r.status == "in progress"), None) or \
+        next((r for r in results if r.status != "done"), None)
     if nxt is not None:
-        print(f"Next: {nxt.lesson}. `python -m autograder check lessons/{nxt.lesson}/{nxt.lesson}.ipynb` "
-              "shows each exercise's message.", file=out)
+        where = lessons_dir / nxt.lesson / f"{nxt.lesson}.ipynb"
+        print(f"Next: {nxt.lesson}. `python -m autograder check {where}` shows each exercise's message.", file=out)
     return results

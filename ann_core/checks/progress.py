@@ -48,8 +48,10 @@ def _short(text: str, width: int = 100) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def progress(items: dict[str, float], namespace: dict, lesson: str = "", out=None) -> tuple[float, float]:
-    """Print where the learner stands in ``items`` (exercise name → points); return (points, max).
+def progress(items: dict[str, float], namespace: dict, lesson: str = "", out=None) -> None:
+    """Print where the learner stands in ``items`` (exercise name → points).
+
+    Returns None, so that the cell shows only the printed lines (nbval compares them).
 
     ``items`` follow the notebook's order; ``namespace`` is the notebook's ``globals()``.
     """
@@ -58,7 +60,7 @@ def progress(items: dict[str, float], namespace: dict, lesson: str = "", out=Non
     best = float(sum(items.values()))
     if os.environ.get(RECORD_ENV) == "1":
         print(f"{title}: the grader scores this notebook from its test cells ({best:g} points).", file=out)
-        return 0.0, best
+        return
     results = [(name, pts, *run_item(name, namespace)) for name, pts in items.items()]
     got = float(sum(pts for _, pts, ok, _ in results if ok))
     n_ok = sum(ok for *_, ok, _ in results)
@@ -76,4 +78,3 @@ def progress(items: dict[str, float], namespace: dict, lesson: str = "", out=Non
     else:
         print("Every exercise passes. Run `python -m autograder check` on this notebook before handing it in.",
               file=out)
-    return got, best
