@@ -19,6 +19,7 @@ directory that the failure message names). Not part of the default ``pytest`` ru
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import secrets
@@ -118,6 +119,13 @@ class Learner:
         self.base, self.token, self.shots = base, token, shots
         self.page.set_default_timeout(30_000)
         self.times: dict[str, float] = {}
+        self.errors: list[str] = []  # the browser console's errors (nbgrader's extension logged a TypeError)
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def kernels(self) -> int:
+        with urllib.request.urlopen(f"{self.base}/api/kernels?token={self.token}", timeout=10) as r:
+            return len(json.loads(r.read()))
 
     @contextlib.contextmanager
     def step(self, name: str):
@@ -235,6 +243,14 @@ def test_learner_jupyterlab_end_to_end(lab, browser, tmp_path):
         assert "sigmoid_grad is not implemented yet" in text
         me.page.keyboard.press("Escape")
 
+    with me.step("05b-close-tab-shuts-down-its-kernel"):
+        before = me.kernels()
+        me.page.locator(".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabCloseIcon").first.click()
+        deadline = time.monotonic() + 20
+        while me.kernels() != before - 1 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert me.kernels() == before - 1, f"{me.kernels()} kernels running after closing the tab (before: {before})"
+
     with me.step("06-slider-lesson-06"):
         me.open("06_gradient_descent/06_gradient_descent.ipynb")
         me.menu("Run", "Run All Cells")
@@ -269,6 +285,9 @@ def test_learner_jupyterlab_end_to_end(lab, browser, tmp_path):
         assert done.count() >= 1, "no finished progress bar (60/60 epochs)"
         me.keep(done.first, "07-progress-bar")
 
+    type_errors = [e for e in me.errors if "TypeError" in e]
+    assert not type_errors, type_errors
+    figures["console_errors"] = len(me.errors)
     figures["total_s"] = round(time.monotonic() - t0, 1)
     print(f"\nbrowser test figures: {figures}\nseconds per step: {me.times}")
     assert figures["total_s"] <= BUDGET, figures
