@@ -60,9 +60,20 @@ def cmd_grade(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .check import check
+    from .check import check, course_status
 
-    return check(Path(args.notebook), timeout=args.timeout)
+    if args.notebook:
+        return check(Path(args.notebook), timeout=args.timeout)
+    course = _course()
+    lessons_dir = Path(args.lessons) if args.lessons else course.lessons_dir
+    course_status(lessons_dir, course.lessons(), timeout=args.timeout)
+    return 0
+
+
+def cmd_lab(args) -> int:
+    from .lab import main as lab_main
+
+    return lab_main(args)
 
 
 def cmd_report(args) -> int:
@@ -241,10 +252,21 @@ def main(argv=None) -> int:
                         "(UNSAFE: only for submissions you trust; every result says so)")
     g.set_defaults(func=cmd_grade)
 
-    c = sub.add_parser("check", help="run a notebook and explain each graded item")
-    c.add_argument("notebook")
+    c = sub.add_parser("check", help="run a notebook and explain each graded item; without one, every "
+                                     "lesson's status (done, N of M passing, not started)")
+    c.add_argument("notebook", nargs="?")
+    c.add_argument("--lessons", help="where the learner's notebooks are (default: lessons/)")
     c.add_argument("--timeout", type=int, default=60, help="seconds per cell (default 60)")
     c.set_defaults(func=cmd_check)
+
+    lb = sub.add_parser("lab", help="JupyterLab on the lessons in learner mode (--instructor: every nbgrader tool); "
+                        "other options go to jupyter lab")
+    lb.add_argument("dir", nargs="?", help="directory to open (default lessons/, or the course root with --instructor)")
+    lb.add_argument("--instructor", action="store_true", help="course root, with Formgrader and Create Assignment")
+    lb.add_argument("--port", type=int, help="port (default: JupyterLab's, 8888 or the next free one)")
+    lb.add_argument("--ip", help="address to listen on (default: JupyterLab's, localhost)")
+    lb.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    lb.set_defaults(func=cmd_lab)
 
     st = sub.add_parser("selftest", help="grade solutions, untouched lessons and known mistakes; mutation score")
     st.add_argument("lessons", nargs="*", help="lesson ids (default: all)")
@@ -301,5 +323,8 @@ def main(argv=None) -> int:
     d.add_argument("--timeout", type=int, default=30)
     d.set_defaults(func=cmd_demo)
 
-    args = p.parse_args(argv)
+    args, unknown = p.parse_known_args(argv)
+    if unknown and args.command != "lab":  # only `lab` passes further options on (to jupyter lab)
+        p.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.jupyter_args = unknown
     return args.func(args)

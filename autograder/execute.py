@@ -277,6 +277,9 @@ def refresh_solution(path: Path, timeout: int = 120) -> None:
     nb = read(path)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+    # force_raise_errors: a cell tagged raises-exception (so that a learner's Run All goes on) must
+    # still run clean in the solution.
     NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False, store_widget_state=False,
-                   extra_arguments=KERNEL_ARGS, resources={"metadata": {"path": str(path.parent)}}).execute()
+                   force_raise_errors=True, extra_arguments=KERNEL_ARGS,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
     nbformat.write(nb, str(path))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
 import subprocess
@@ -184,8 +185,11 @@ def test_check_command_passes_solutions_and_explains_failures(course, tmp_path):
     path = subs.write(nb, tmp_path, "me", "02_activations")
     bad = _cli("check", str(path))
     assert bad.returncode == 1
-    line = next(x for x in bad.stdout.splitlines() if x.startswith("✘"))
-    assert "sigmoid" in line and WRONG["02_activations"][2] in line
+    lines = bad.stdout.splitlines()
+    i = next(k for k, x in enumerate(lines) if x.startswith("✘"))
+    block = [lines[i]] + list(itertools.takewhile(lambda x: x.startswith("      "), lines[i + 1:]))
+    assert "sigmoid" in lines[i] and WRONG["02_activations"][2] in " ".join(x.strip() for x in block)
+    assert len(block) <= 7  # the item, then its message: the failure and the likely mistake
     assert sum(x.startswith("✔") for x in bad.stdout.splitlines()) == len(score_notebook(nb)) - 1
 
 

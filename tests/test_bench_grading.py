@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # run by .ci/run (`pytest -m slow`), not by the default `pytest`
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # run by .ci/run (`pytest -m slow`), not by the default `pytest`
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks" / "bench_mlp.py"
 LABEL_WIDTH = 28  # the table's first column

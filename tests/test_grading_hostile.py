@@ -18,6 +18,8 @@ from autograder import submissions as subs
 from autograder.execute import MAX_OUTPUT_CHARS, read
 from autograder.grade import grade
 
+pytestmark = pytest.mark.slow  # run by .ci/run (`pytest -m slow`), not by the default `pytest`
+
 LESSON = "01_layers"
 WRONG_WS = "def weighted_sum(x, w, b):\n    return float(np.dot(x, w))\n"  # forgets the bias
 

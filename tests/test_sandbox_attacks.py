@@ -37,7 +37,7 @@ ACCOUNT = "anngrader"
 TAG = f"ANN-ATTACK-{os.getpid()}"  # in every process an attacker leaves behind, to find them
 ROOT = Path(__file__).resolve().parent.parent
 
-pytestmark = pytest.mark.skipif(bool(probe()), reason=f"no sandbox on this machine: {probe()}")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(bool(probe()), reason=f"no sandbox on this machine: {probe()}")]
 
 
 def _attacks(t: dict) -> dict[str, str]:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ann_core.checks import SPECS
 from autograder.selftest import selftest
 from autograder.submissions import graded_functions
+
+pytestmark = pytest.mark.slow  # run by .ci/run (`pytest -m slow`), not by the default `pytest`
 
 
 def test_every_lesson_grades_right_wrong_and_untouched(course):

@@ -259,7 +259,7 @@ def run_case(spec: Spec, fn, case: Case, expected):
         raise CheckFailed(f"{name} calls {where}, which is not implemented yet: finish {where} first.")
     if res.error is not None:
         err = f"{type(res.error).__name__}: {res.error}"[:300]
-        raise _failure(name, case, f"raised {err}", diagnose(spec, case, error=res.error))
+        raise _failure(name, case, f"raised {err}", diagnose(spec, case, error=res.error)) from res.error
     ok, why = _close(res.value, expected, spec.rtol, spec.atol)
     if not ok:
         hint = diagnose(spec, case, res.value)

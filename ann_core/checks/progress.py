@@ -1,0 +1,80 @@
+"""Where a learner stands in a lesson: the last cell of every lesson calls ``progress``.
+
+``progress(items, namespace)`` runs the visible check of every exercise again, on the
+functions as they are now in the notebook's ``namespace`` (``globals()``), and prints
+one line per exercise (passes or not, and the check's message) and the points so far.
+Nothing is recorded and nothing raises, so the cell never stops Run All.
+
+Inside the grader's kernel it only says that the grader scores the notebook: grading
+must not spend time on it, and the grade comes from the test cells.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+
+from . import RECORD_ENV, SPECS, CheckFailed, check
+
+# Items whose test is not ``check(name, <function name>)``: how to run them from the namespace.
+_CUSTOM = {
+    "digits_accuracy": lambda ns: __import__("ann_core.checks.training", fromlist=["x"]).check_digits_accuracy(
+        ns.get("model")),
+}
+
+
+def run_item(name: str, namespace: dict) -> tuple[bool, str]:
+    """Run the visible check of exercise ``name``; ``(passed, message)``."""
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            if name in _CUSTOM:
+                _CUSTOM[name](namespace)
+            elif name in SPECS:
+                if name not in namespace:
+                    return False, f"not run yet: run the cell that defines `{name}`, then this one"
+                check(name, namespace[name], quiet=True)
+            else:
+                return False, f"no check is known for {name!r}"
+    except CheckFailed as exc:
+        return False, str(exc)
+    except Exception as exc:  # a learner's object can make anything fail; say what and go on
+        return False, f"{type(exc).__name__}: {exc}"
+    return True, ""
+
+
+def _short(text: str, width: int = 100) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def progress(items: dict[str, float], namespace: dict, lesson: str = "", out=None) -> None:
+    """Print where the learner stands in ``items`` (exercise name → points).
+
+    Returns None, so that the cell shows only the printed lines (nbval compares them).
+
+    ``items`` follow the notebook's order; ``namespace`` is the notebook's ``globals()``.
+    """
+    out = out or __import__("sys").stdout
+    title = f"Where you stand in lesson {lesson}" if lesson else "Where you stand"
+    best = float(sum(items.values()))
+    if os.environ.get(RECORD_ENV) == "1":
+        print(f"{title}: the grader scores this notebook from its test cells ({best:g} points).", file=out)
+        return
+    results = [(name, pts, *run_item(name, namespace)) for name, pts in items.items()]
+    got = float(sum(pts for _, pts, ok, _ in results if ok))
+    n_ok = sum(ok for *_, ok, _ in results)
+    width = max(len(n) for n in items) if items else 0
+    print(f"{title} (the visible checks, run again now; the grader adds hidden tests):", file=out)
+    for name, pts, ok, msg in results:
+        mark, score = ("✔", pts) if ok else ("✘", 0)
+        line = f"  {mark} {name:<{width}}  {score:g}/{pts:g}"
+        print(line + ("" if ok else "  " + _short(msg)), file=out)
+    bar = "█" * n_ok + "░" * (len(results) - n_ok)
+    print(f"{bar}  {n_ok} of {len(results)} exercises pass: {got:g}/{best:g} points so far.", file=out)
+    todo = [name for name, _, ok, _ in results if not ok]
+    if todo:
+        print(f"Next: {todo[0]}. Fix it, run its cell and its check, then this cell again.", file=out)
+    else:
+        print("Every exercise passes. Run `python -m autograder check` on this notebook before handing it in.",
+              file=out)
