@@ -95,6 +95,7 @@ def main(argv=None) -> int:
     p.add_argument("--learners", type=int, default=12)
     p.add_argument("--lessons", type=int, default=3, help="the first N lessons of the course")
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--json", action="store_true", help="print the figures as one JSON object instead of a table")
     args = p.parse_args(argv)
 
     from autograder.course import Course
@@ -104,19 +105,30 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         n = make_class(course, lessons, args.learners, work / "submissions")
-        print(f"class: {args.learners} learners × {len(lessons)} lessons ({', '.join(lessons)}) = {n} notebooks; "
-              f"{os.cpu_count()} CPU cores")
+        if not args.json:
+            print(f"class: {args.learners} learners × {len(lessons)} lessons ({', '.join(lessons)}) = {n} notebooks; "
+                  f"{os.cpu_count()} CPU cores")
         t_nbg = run_nbgrader(lessons, work / "submissions", work)
         t_grade = run_grade(lessons, work / "submissions", work, args.workers)
         t_unsafe = run_grade(lessons, work / "submissions", work, args.workers, unsafe=True)
-    rate_nbg = 60 * n / t_nbg
+    runs = {"nbgrader": t_nbg, "grade": t_grade, "grade_unsafe": t_unsafe}
+    figures = {"notebooks": n, "workers": args.workers, "cores": os.cpu_count(), "lessons": lessons,
+               "seconds": runs, "notebooks_per_min": {k: 60 * n / t for k, t in runs.items()},
+               "ratio_to_nbgrader": {k: t_nbg / t for k, t in runs.items()},
+               "sandbox_cost_percent": 100 * (t_grade - t_unsafe) / t_unsafe}
+    if args.json:
+        import json
+
+        print(json.dumps(figures))
+        return 0
     print(f"{'run':<56}{'seconds':>9}{'s/notebook':>12}{'notebooks/min':>15}{'ratio':>8}")
-    for name, t in [("plain nbgrader autograde (serial)", t_nbg),
-                    (f"python -m autograder grade --workers {args.workers}", t_grade),
-                    (f"python -m autograder grade --workers {args.workers} --unsafe-no-sandbox", t_unsafe)]:
-        print(f"{name:<56}{t:>9.1f}{t / n:>12.2f}{60 * n / t:>15.1f}{60 * n / t / rate_nbg:>8.2f}")
-    print(f"sandbox cost per notebook: {100 * (t_grade - t_unsafe) / t_unsafe:+.1f} % "
-          f"({(t_grade - t_unsafe) / n:+.3f} s)")
+    for name, key in [("plain nbgrader autograde (serial)", "nbgrader"),
+                      (f"python -m autograder grade --workers {args.workers}", "grade"),
+                      (f"python -m autograder grade --workers {args.workers} --unsafe-no-sandbox", "grade_unsafe")]:
+        t = runs[key]
+        print(f"{name:<56}{t:>9.1f}{t / n:>12.2f}{figures['notebooks_per_min'][key]:>15.1f}"
+              f"{figures['ratio_to_nbgrader'][key]:>8.2f}")
+    print(f"sandbox cost per notebook: {figures['sandbox_cost_percent']:+.1f} % ({(t_grade - t_unsafe) / n:+.3f} s)")
     return 0
 
 
