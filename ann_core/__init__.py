@@ -5,14 +5,14 @@ One concept, one module, one lesson:
 =========================  =========================================  =====================
 module                     what it holds                              lessons
 =========================  =========================================  =====================
-``ann_core.layers``        neuron and dense-layer formulas            01, 04, 05
+``ann_core.layers``        neurons, the perceptron, dense layers      01, 04, 05
 ``ann_core.activations``   sigmoid, tanh, ReLU, Leaky ReLU, softmax   02
-``ann_core.losses``        MSE, half SSE, MAE, Huber, BCE, CCE, ...   03
+``ann_core.losses``        MSE, ..., BCE, CCE, L2 penalty             03, 12
 ``ann_core.network``       forward / backward through a stack         04, 05, 11
 ``ann_core.gradcheck``     finite-difference gradients                05
 ``ann_core.optimizers``    SGD, Momentum, AdaGrad, RMSprop, Adam      06-10
 ``ann_core.training``      mini-batches, train step, fit loop         06, 11
-``ann_core.datasets``      XOR, two moons, spirals, 8x8 digits        06, 11
+``ann_core.datasets``      XOR, two moons, spirals, 8x8 digits        06, 11, 12
 ``ann_core.examples``      the worked examples every grader checks    all
 ``ann_core.checks``        the checks notebook test cells call        all
 =========================  =========================================  =====================

@@ -8,12 +8,14 @@ read them from here.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from importlib import import_module
 
 W_ARTICLE = [[0.2, 0.8, -0.5], [0.5, -0.91, 0.26]]  # (n_out, n_in): the articles' column form
 B_ARTICLE = [0.5, -0.1]
 X_ARTICLE = [1.0, 2.0, 3.0]
+SOFTMAX_123 = [math.exp(k) / sum(math.exp(j) for j in (1, 2, 3)) for k in (1, 2, 3)]  # exact, not rounded
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,10 @@ EXAMPLES = [
             "sigmoid([0.8, −0.64]) ≈ [0.6900, 0.3452]"),
     Example("losses.huber", ([0.0], [2.0]), 1.5, 4, "huber(0, 2, δ=1) = 1 · (2 − ½) = 1.5",
             {"delta": 1.0}),
+    Example("losses.sparse_categorical_cross_entropy", ([2], [SOFTMAX_123]),
+            0.4076, 4, "label 2, p = softmax([1, 2, 3]): −ln 0.6652 ≈ 0.4076"),
+    Example("losses.l2_penalty", ([[[1.0, 2.0], [3.0, 4.0]]],), 1.5, 4,
+            "λ/2 ‖W‖² = 0.1/2 · (1 + 4 + 9 + 16) = 0.05 · 30 = 1.5", {"lam": 0.1}),
 ]
 
 # "squared error of target [0.8, 0.2] vs output [0.6, 0.3] is 0.05": the articles'

@@ -56,6 +56,41 @@ def column_forward(W, x, b):
     return W @ x + b
 
 
+def perceptron_predict(X, w, b):
+    """The perceptron (感知器 / 感知机): a neuron with a step activation.
+
+    ``ŷ = 1 where X @ w + b > 0, else 0`` (the step is 0 at exactly 0). Shapes: ``X``
+    ``(N, n)`` (or ``(n,)`` for one sample), ``w`` ``(n,)``, ``b`` a scalar; returns
+    float 0/1 of shape ``(N,)`` (or a 0-d array for one sample).
+    """
+    X = as_float_array(X, "X")
+    w = as_float_array(w, "w")
+    if w.ndim != 1:
+        raise ValueError(f"w must have shape (n,), got {w.shape}")
+    if X.ndim not in (1, 2) or X.shape[-1] != w.shape[0]:
+        raise ValueError(f"X has shape {X.shape} but w has shape {w.shape}; X must be (N, {w.shape[0]}) or ({w.shape[0]},)")
+    if np.ndim(b) != 0:
+        raise ValueError(f"b must be a scalar (one perceptron), got shape {np.shape(b)}")
+    return (X @ w + float(b) > 0).astype(np.float64)
+
+
+def perceptron_update(w, b, x, y, lr):
+    """One step of the perceptron learning rule (Rosenblatt) on one sample.
+
+    ``ŷ = perceptron_predict(x, w, b)``; ``w ← w + lr (y − ŷ) x``, ``b ← b + lr (y − ŷ)``.
+    Nothing changes when the sample is already right. Shapes: ``w`` and ``x`` ``(n,)``,
+    ``b`` a scalar, ``y`` the label 0 or 1. Returns new ``(w, b)`` (``b`` a float); the
+    arguments are not modified.
+    """
+    x = as_float_array(x, "x")
+    if x.ndim != 1:
+        raise ValueError(f"x must be one sample of shape (n,), got {x.shape}")
+    if np.ndim(y) != 0 or float(y) not in (0.0, 1.0):
+        raise ValueError(f"y must be the label 0 or 1, got {y!r}")
+    error = float(y) - float(perceptron_predict(x, w, b))
+    return as_float_array(w, "w") + lr * error * x, float(b) + lr * error
+
+
 def _dense_shapes(X, W, b):
     X = as_float_array(X, "X")
     W = as_float_array(W, "W")

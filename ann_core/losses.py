@@ -14,9 +14,13 @@ loss                            formula (``d = y_pred − y_true``)             
 ``binary_cross_entropy``        ``−[t log p + (1 − t) log(1 − p)]``          mean
 ``categorical_cross_entropy``   ``−Σ_c t_c log p_c`` (one-hot ``t``)         sum classes,
                                                                              mean samples
+``sparse_categorical_...``      ``−log p_{n, label_n}`` (integer labels)     mean samples
 ``focal_loss`` (α, γ)           ``−α_t (1 − p_t)^γ log p_t``                 mean
 ``zero_one_loss``               1 if the predicted class is wrong else 0     mean
 ==============================  ===========================================  ===============
+
+``l2_penalty(weights, lam)`` is not a loss of a prediction but the regularisation term
+(正則化 / 正则化) added to one: ``λ/2 Σ ‖W‖²`` over the given weight arrays (lesson 12).
 
 Cross-entropies take probabilities and clip them to ``[1e-12, 1 − 1e-12]`` so that
 ``log(0)`` never appears. Focal loss follows Lin et al. (2017) and torchvision:
@@ -154,6 +158,116 @@ def categorical_cross_entropy_grad(y_true, y_pred):
     return (np.where(inside, -t / p, 0.0) / t.shape[0]).reshape(shape)
 
 
+def _labels_probs(labels, y_pred):
+    """Validate integer ``labels`` (N,) against probabilities ``y_pred`` (N, C); clip ``p``."""
+    try:
+        lab = np.asarray(labels)
+    except Exception as exc:
+        raise TypeError(f"labels must be array-like of integers, got {type(labels).__name__}: {exc}") from exc
+    p = as_float_array(y_pred, "y_pred")
+    if p.ndim != 2:
+        raise ValueError(
+            f"sparse_categorical_cross_entropy: y_pred must be probabilities of shape (N, C), "
+            f"got shape {p.shape} (one sample is [[p_1, ..., p_C]])"
+        )
+    if lab.dtype.kind == "f":
+        if not np.all(np.isfinite(lab)) or np.any(lab != np.round(lab)):
+            raise TypeError(
+                f"sparse_categorical_cross_entropy: labels must be integer class indices, "
+                f"got non-integer values {lab[lab != np.round(lab)][:3].tolist()}"
+            )
+        lab = lab.astype(np.int64)
+    elif lab.dtype.kind not in "iu" or lab.dtype.kind == "b":
+        raise TypeError(f"sparse_categorical_cross_entropy: labels must be integers, got dtype {lab.dtype}")
+    if lab.ndim != 1:
+        hint = " (these look one-hot: use categorical_cross_entropy, or labels = y.argmax(axis=1))" \
+            if lab.ndim == 2 else ""
+        raise ValueError(
+            f"sparse_categorical_cross_entropy: labels must have shape (N,), got {lab.shape}{hint}"
+        )
+    if lab.shape[0] != p.shape[0]:
+        raise ValueError(f"labels has {lab.shape[0]} entries but y_pred has {p.shape[0]} rows")
+    if lab.size == 0:
+        raise ValueError("sparse_categorical_cross_entropy: no samples")
+    if np.any((lab < 0) | (lab >= p.shape[1])):
+        bad = lab[(lab < 0) | (lab >= p.shape[1])][:3].tolist()
+        raise ValueError(
+            f"sparse_categorical_cross_entropy: labels must be class indices in 0..{p.shape[1] - 1}, "
+            f"found {bad}"
+        )
+    if np.any((p < 0) | (p > 1)) or not np.all(np.isfinite(p)):
+        bad = p[(p < 0) | (p > 1) | ~np.isfinite(p)][:3]
+        raise ValueError(
+            f"sparse_categorical_cross_entropy: y_pred must hold probabilities in [0, 1], found "
+            f"{bad.tolist()} (did you pass logits? apply softmax first)"
+        )
+    inside = (p >= EPS) & (p <= 1 - EPS)
+    return lab, np.clip(p, EPS, 1 - EPS), inside
+
+
+def sparse_categorical_cross_entropy(labels, y_pred) -> float:
+    """Categorical cross-entropy with integer labels: ``mean_n(−log p[n, labels[n]])``.
+
+    Shapes: ``labels`` integers ``(N,)`` in ``0..C−1``; ``y_pred`` probabilities ``(N, C)``.
+    Equal to ``categorical_cross_entropy(one_hot(labels, C), y_pred)`` (Keras's
+    ``sparse_categorical_crossentropy``). ``sparse_categorical_cross_entropy([2],
+    softmax([[1, 2, 3]])) ≈ 0.4076``.
+    """
+    lab, p, _ = _labels_probs(labels, y_pred)
+    return float(np.mean(-np.log(p[np.arange(lab.size), lab])))
+
+
+def sparse_categorical_cross_entropy_grad(labels, y_pred):
+    """``∂/∂y_pred``: ``−1 / (p[n, labels[n]] N)`` at each true class, 0 elsewhere; shape ``(N, C)``."""
+    lab, p, inside = _labels_probs(labels, y_pred)
+    rows = np.arange(lab.size)
+    g = np.zeros_like(p)
+    g[rows, lab] = np.where(inside[rows, lab], -1.0 / p[rows, lab], 0.0) / lab.size
+    return g
+
+
+def _weight_list(weights, lam):
+    if isinstance(weights, np.ndarray):
+        raise TypeError(
+            "l2_penalty: weights must be a list of weight arrays, e.g. [W1, W2]; "
+            f"got one array of shape {weights.shape} (wrap it: [W])"
+        )
+    if not isinstance(weights, (list, tuple)):
+        raise TypeError(f"l2_penalty: weights must be a list of weight arrays, got {type(weights).__name__}")
+    try:
+        lam = float(lam)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"l2_penalty: lam must be a number, got {lam!r}") from exc
+    if not lam >= 0:
+        raise ValueError(f"l2_penalty: lam (λ) must be >= 0, got {lam}")
+    arrays = [as_float_array(W, f"weights[{i}]") for i, W in enumerate(weights)]
+    for i, W in enumerate(arrays):
+        if not np.all(np.isfinite(W)):
+            raise ValueError(f"l2_penalty: weights[{i}] contains NaN or infinity")
+    return arrays, lam
+
+
+def l2_penalty(weights, lam) -> float:
+    """L2 regularisation term ``λ/2 Σ_l ‖W_l‖²`` (sum of every squared weight, times λ/2).
+
+    ``weights`` is a list of arrays (the weight matrices ``W`` of each layer, any shapes;
+    biases are usually left out); ``lam`` is λ ≥ 0. ``l2_penalty([[[1, 2], [3, 4]]],
+    lam=0.1) = 0.05 · 30 = 1.5``.
+    """
+    arrays, lam = _weight_list(weights, lam)
+    return float(0.5 * lam * sum(float(np.sum(W * W)) for W in arrays))
+
+
+def l2_penalty_grad(weights, lam):
+    """``∂/∂W_l`` of ``l2_penalty``: ``λ W_l`` for each array; a list of the same shapes.
+
+    Added to a layer's ``dW`` it turns the update into weight decay:
+    ``W ← W − α(dW + λW) = (1 − αλ) W − α dW``.
+    """
+    arrays, lam = _weight_list(weights, lam)
+    return [lam * W for W in arrays]
+
+
 def focal_loss(y_true, y_pred, alpha: float = 0.25, gamma: float = 2.0) -> float:
     """Binary focal loss ``−α_t (1 − p_t)^γ log p_t``, mean over elements.
 
@@ -213,6 +327,8 @@ def zero_one_loss(y_true, y_pred) -> float:
     return float(np.mean(t_cls != p_cls))
 
 
+# The (y_true, y_pred)-shaped losses by name (``training`` looks them up). The integer-label
+# sparse_categorical_cross_entropy and the l2_penalty regulariser take other arguments.
 LOSSES = {
     "mse": mse,
     "half_sse": half_sse,

@@ -60,6 +60,10 @@ SPEC_TABLE = [
      lambda: network.layer_forward([[1, 2, 3]], np.transpose(W_COL), [0.5, -0.1], "sigmoid")[0],
      [[0.6900, 0.3452]], 4),
     ("huber([0], [2], delta=1)", lambda: losses.huber([0], [2], delta=1), 1.5, 4),
+    ("sparse_categorical_cross_entropy([2], softmax([[1, 2, 3]]))",
+     lambda: losses.sparse_categorical_cross_entropy([2], activations.softmax([[1, 2, 3]])), 0.4076, 4),
+    ("l2_penalty([[[1, 2], [3, 4]]], lam=0.1)",
+     lambda: losses.l2_penalty([[[1, 2], [3, 4]]], lam=0.1), 1.5, 4),
 ]
 
 
@@ -84,6 +88,8 @@ def test_the_registry_holds_every_row_of_the_spec_table():
         "output_delta": [(([0.8, 0.2], [0.6, 0.3]), [-0.048, 0.021])],
         "column_forward": [((W_COL, [1.0, 2.0, 3.0], [0.5, -0.1]), [0.8, -0.64])],
         "huber": [(([0.0], [2.0]), 1.5)],
+        "sparse_categorical_cross_entropy": [(([2], [[0.0900306, 0.2447285, 0.6652410]]), 0.4076)],
+        "l2_penalty": [(([[[1.0, 2.0], [3.0, 4.0]]],), 1.5)],
     }
     for name, rows in wanted.items():
         have = [(e.args, e.expected) for e in by_name.get(name, [])]
@@ -95,6 +101,7 @@ def test_the_registry_holds_every_row_of_the_spec_table():
                 for a, exp_ in have
             ), (name, args)
     assert examples.for_function("huber")[0].kwargs == {"delta": 1.0}
+    assert examples.for_function("l2_penalty")[0].kwargs == {"lam": 0.1}
     assert all(e.decimals == 4 for e in EXAMPLES)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -347,3 +348,62 @@ def test_sequential_structure():
         np.testing.assert_array_equal(p, q)
     other = Sequential.from_sizes([3, 4, 2], ["relu", "softmax"], seed=2)
     assert not np.array_equal(net.params[0], other.params[0])
+
+
+# ---------------------------------------------------------------- the perceptron
+AND_OR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+
+
+def test_perceptron_predict_is_a_step_of_the_weighted_sum():
+    w, b = np.array([1.0, 1.0]), -1.5
+    np.testing.assert_array_equal(layers.perceptron_predict(AND_OR_X, w, b), [0, 0, 0, 1])  # AND
+    np.testing.assert_array_equal(layers.perceptron_predict(AND_OR_X, w, -0.5), [0, 1, 1, 1])  # OR
+    # the step is 0 at exactly z = 0, 1 just above it
+    assert layers.perceptron_predict([1.0, 0.0], [1.0, 0.0], -1.0) == 0.0
+    assert layers.perceptron_predict([1.0, 0.0], [1.0, 0.0], -0.999) == 1.0
+    rng = np.random.default_rng(8)
+    X, w = rng.normal(size=(20, 3)), rng.normal(size=3)
+    loop = [1.0 if sum(w[i] * x[i] for i in range(3)) + 0.2 > 0 else 0.0 for x in X]
+    np.testing.assert_array_equal(layers.perceptron_predict(X, w, 0.2), loop)
+
+
+def test_perceptron_update_worked_example_and_no_change_when_right():
+    w, b = np.array([0.0, 0.0]), 0.0
+    w1, b1 = layers.perceptron_update(w, b, np.array([1.0, 1.0]), 1, lr=0.1)  # predicted 0, label 1
+    np.testing.assert_allclose(w1, [0.1, 0.1])
+    assert b1 == pytest.approx(0.1)
+    w2, b2 = layers.perceptron_update(w1, b1, np.array([0.0, 1.0]), 0, lr=0.1)  # predicted 1, label 0
+    np.testing.assert_allclose(w2, [0.1, 0.0])
+    assert b2 == pytest.approx(0.0, abs=1e-15)
+    w3, b3 = layers.perceptron_update(w2, b2, np.array([1.0, 0.0]), 1, lr=0.1)  # right: no change
+    np.testing.assert_array_equal(w3, w2)
+    assert b3 == b2
+    assert np.array_equal(w, [0.0, 0.0])  # not modified in place
+
+
+def _train_perceptron(y, epochs=20, lr=0.1):
+    w, b = np.zeros(2), 0.0
+    for _ in range(epochs):
+        for x, t in zip(AND_OR_X, y, strict=True):
+            w, b = layers.perceptron_update(w, b, x, t, lr)
+    return layers.perceptron_predict(AND_OR_X, w, b)
+
+
+def test_perceptron_learns_and_or_but_not_xor():
+    np.testing.assert_array_equal(_train_perceptron([0, 0, 0, 1]), [0, 0, 0, 1])
+    np.testing.assert_array_equal(_train_perceptron([0, 1, 1, 1]), [0, 1, 1, 1])
+    xor = np.array([0, 1, 1, 0])
+    for epochs in (5, 20, 100):
+        assert not np.array_equal(_train_perceptron(xor, epochs), xor)
+
+
+@pytest.mark.parametrize(("call", "words"), [
+    (lambda: layers.perceptron_predict([[1.0, 2.0]], [1.0, 2.0, 3.0], 0.0), "X must be (N, 3)"),
+    (lambda: layers.perceptron_predict([[1.0, 2.0]], [[1.0, 2.0]], 0.0), "w must have shape (n,)"),
+    (lambda: layers.perceptron_predict([[1.0, 2.0]], [1.0, 2.0], [0.0, 1.0]), "b must be a scalar"),
+    (lambda: layers.perceptron_update(np.zeros(2), 0.0, np.ones(2), 2, 0.1), "label 0 or 1"),
+    (lambda: layers.perceptron_update(np.zeros(2), 0.0, np.ones((1, 2)), 1, 0.1), "one sample"),
+])
+def test_perceptron_errors_name_the_problem(call, words):
+    with pytest.raises(ValueError, match=re.escape(words)):
+        call()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -416,3 +417,100 @@ def test_empty_input_and_bad_hyperparameters():
         L.focal_loss_grad([1.0], [0.5], gamma=-1.0)
     with pytest.raises(ValueError, match="one-hot"):
         L.categorical_cross_entropy(1.0, 0.5)
+
+
+# ---------------------------------------------------------------- sparse CE and the L2 penalty
+@pytest.mark.parametrize(("n", "c"), [(1, 3), (5, 4), (12, 10)])
+def test_sparse_cce_equals_one_hot_cce_and_a_python_loop(n, c):
+    rng = np.random.default_rng(n * c)
+    labels = rng.integers(0, c, size=n)
+    p = _probs(rng, n, c)
+    t = np.eye(c)[labels]
+    value = L.sparse_categorical_cross_entropy(labels, p)
+    assert value == pytest.approx(py_cce(t, p), rel=1e-12)
+    assert value == pytest.approx(
+        sum(-math.log(p[i, k]) for i, k in enumerate(labels.tolist())) / n, rel=1e-12)
+    assert type(value) is float
+    np.testing.assert_allclose(L.sparse_categorical_cross_entropy_grad(labels, p),
+                               L.categorical_cross_entropy_grad(t, p), rtol=1e-12)
+
+
+def test_sparse_cce_worked_example_and_gradient_by_finite_differences():
+    p = np.exp([1.0, 2.0, 3.0]) / np.exp([1.0, 2.0, 3.0]).sum()
+    assert L.sparse_categorical_cross_entropy([2], [p]) == pytest.approx(0.40760596, abs=1e-8)
+    rng = np.random.default_rng(3)
+    labels = np.array([0, 2, 1, 2])
+    q = _probs(rng, 4, 3)
+    num = numerical_gradient(lambda y: L.sparse_categorical_cross_entropy(labels, y), q.copy(), h=1e-6)
+    assert rel_error(L.sparse_categorical_cross_entropy_grad(labels, q), num) < 1e-6
+    # a confident wrong prediction is clipped, not infinite
+    assert L.sparse_categorical_cross_entropy([1], [[1.0, 0.0]]) == pytest.approx(-math.log(1e-12))
+
+
+@pytest.mark.parametrize(("labels", "p", "error", "words"), [
+    ([0.5], [[0.5, 0.5]], TypeError, "integer"),
+    ([[1, 0]], [[0.5, 0.5]], ValueError, "one-hot"),
+    ([2], [[0.5, 0.5]], ValueError, "0..1"),
+    ([-1], [[0.5, 0.5]], ValueError, "0..1"),
+    ([0, 1], [[0.5, 0.5]], ValueError, "rows"),
+    ([0], [0.5, 0.5], ValueError, "(N, C)"),
+    ([0], [[2.0, -1.0]], ValueError, "logits"),
+    (["a"], [[0.5, 0.5]], TypeError, "integers"),
+])
+def test_sparse_cce_errors_name_the_problem(labels, p, error, words):
+    with pytest.raises(error, match=re.escape(words)):
+        L.sparse_categorical_cross_entropy(labels, p)
+    with pytest.raises(error, match=re.escape(words)):
+        L.sparse_categorical_cross_entropy_grad(labels, p)
+
+
+def test_sparse_cce_accepts_float_labels_that_are_whole_numbers():
+    assert L.sparse_categorical_cross_entropy(np.array([1.0]), [[0.2, 0.8]]) == pytest.approx(-math.log(0.8))
+
+
+def test_l2_penalty_worked_example_and_python_loop():
+    assert L.l2_penalty([[[1, 2], [3, 4]]], lam=0.1) == pytest.approx(1.5, abs=1e-15)
+    rng = np.random.default_rng(5)
+    Ws = [rng.normal(size=(3, 4)), rng.normal(size=(4, 2)), rng.normal(size=5)]
+    loop = 0.0
+    for W in Ws:
+        for v in np.ravel(W).tolist():
+            loop += v * v
+    assert L.l2_penalty(Ws, 0.3) == pytest.approx(0.5 * 0.3 * loop, rel=1e-13)
+    assert L.l2_penalty(Ws, 0.0) == 0.0
+    assert L.l2_penalty([], 0.5) == 0.0
+    assert type(L.l2_penalty(Ws, 0.3)) is float
+
+
+def test_l2_penalty_grad_by_finite_differences_and_weight_decay():
+    rng = np.random.default_rng(6)
+    Ws = [rng.normal(size=(3, 4)), rng.normal(size=(4, 2))]
+    lam = 0.7
+    grads = L.l2_penalty_grad(Ws, lam)
+    assert isinstance(grads, list) and len(grads) == 2
+    for i, W in enumerate(Ws):
+        def f(Wi, i=i):
+            return L.l2_penalty([Wi if j == i else Ws[j] for j in range(len(Ws))], lam)
+        num = numerical_gradient(f, W.copy(), h=1e-6)
+        assert rel_error(grads[i], num) < 1e-7
+    # one gradient step on the penalty alone shrinks every weight by the factor (1 − αλ)
+    lr = 0.1
+    np.testing.assert_allclose(Ws[0] - lr * grads[0], (1 - lr * lam) * Ws[0], rtol=1e-14)
+    before = [W.copy() for W in Ws]
+    L.l2_penalty_grad(Ws, lam)
+    assert all(np.array_equal(a, b) for a, b in zip(Ws, before, strict=True))  # inputs untouched
+
+
+@pytest.mark.parametrize(("weights", "lam", "error", "words"), [
+    (np.ones((2, 2)), 0.1, TypeError, "[W]"),
+    ([np.ones(2)], -0.1, ValueError, ">= 0"),
+    ([np.ones(2)], "a", TypeError, "lam must be a number"),
+    ([np.array([1.0, np.nan])], 0.1, ValueError, "NaN"),
+    ([np.array(["a"])], 0.1, TypeError, "weights[0]"),
+    (3.0, 0.1, TypeError, "list of weight arrays"),
+])
+def test_l2_penalty_errors_name_the_problem(weights, lam, error, words):
+    with pytest.raises(error, match=re.escape(words)):
+        L.l2_penalty(weights, lam)
+    with pytest.raises(error, match=re.escape(words)):
+        L.l2_penalty_grad(weights, lam)

@@ -129,3 +129,104 @@ register(Spec(
                 lambda X, W, b: np.atleast_2d(X) @ W + b),
     ],
 ))
+
+
+# ---------------------------------------------------------------- the perceptron
+_LOGIC = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+
+
+def _perceptron_predict_cases(rng, hidden):
+    out = [
+        Case((_LOGIC, np.array([1.0, 1.0]), -1.5), label="AND: w = [1, 1], b = −1.5"),
+        Case((_LOGIC, np.array([1.0, 1.0]), -1.0), label="z exactly 0 on [0, 1] and [1, 0]"),
+    ]
+    sizes = [(6, 3), (10, 2)] + ([(40, 5), (8, 1)] if hidden else [])
+    for n, d in sizes:
+        out.append(Case((rng.normal(size=(n, d)), rng.normal(size=d), float(rng.normal())),
+                        label=f"X{(n, d)}"))
+    if hidden:  # integer inputs with many z exactly 0, and one sample as a 1-D x
+        X = rng.integers(-2, 3, size=(12, 3))
+        out.append(Case((X, np.array([1.0, -1.0, 2.0]), 0.0), label="integer X, z = 0 often"))
+        out.append(Case((rng.normal(size=4), rng.normal(size=4), 0.3), label="one sample x (4,)"))
+    return out
+
+
+def _step(z, at_zero=0.0):
+    z = np.asarray(z, dtype=float)
+    return np.where(z > 0, 1.0, np.where(z == 0, at_zero, 0.0))
+
+
+def _z(X, w, b):
+    return np.asarray(X, dtype=float) @ np.asarray(w, dtype=float) + b
+
+
+register(Spec(
+    "perceptron_predict", ref.perceptron_predict, _perceptron_predict_cases,
+    mistakes=[
+        Mistake("the step is 0 at exactly z = 0: predict 1 only where X @ w + b > 0 "
+                "(strictly), not ≥ 0.", lambda X, w, b: _step(_z(X, w, b), at_zero=1.0)),
+        Mistake("the step is missing: return 1 where z = X @ w + b > 0 and 0 elsewhere, not z "
+                "itself.", _z),
+        Mistake("the course's perceptron outputs 0 or 1 (the articles' 感知器), not −1/+1 "
+                "(np.sign): use (z > 0).astype(float).", lambda X, w, b: np.sign(_z(X, w, b))),
+        Mistake("the comparison is reversed: the output is 1 where z > 0, 0 where z ≤ 0.",
+                lambda X, w, b: (_z(X, w, b) <= 0).astype(float)),
+        Mistake("the bias b is missing: the step is taken of z = X @ w + b.",
+                lambda X, w, b: _step(_z(X, w, 0.0))),
+        Mistake("sigmoid(z) is a soft step between 0 and 1; the perceptron's output is exactly "
+                "0 or 1, (z > 0).", lambda X, w, b: act.sigmoid(_z(X, w, b))),
+    ],
+))
+
+
+def _perceptron_update_cases(rng, hidden):
+    out = [
+        Case((np.zeros(2), 0.0, np.array([1.0, 1.0]), 1, 0.1),
+             label="w = 0, b = 0: predicts 0 for a 1, so w and b move towards x"),
+        Case((np.array([0.1, 0.1]), 0.1, np.array([0.0, 1.0]), 0, 0.1),
+             label="predicts 1 for a 0, so w and b move away from x"),
+        Case((np.array([0.5, 0.5]), -0.7, np.array([1.0, 1.0]), 1, 0.1),
+             label="already right: nothing changes"),
+        Case((np.array([1.0, -1.0]), 0.0, np.array([1.0, 1.0]), 1, 0.5), label="z exactly 0, label 1"),
+    ]
+    n_cases = 8 if hidden else 4
+    for _ in range(n_cases):
+        d = int(rng.integers(2, 7 if hidden else 4))
+        w, x = rng.normal(size=d), rng.normal(size=d)
+        y = int(rng.integers(0, 2))
+        out.append(Case((w, float(rng.normal()), x, y, float(rng.choice([0.1, 0.5, 1.0]))),
+                        label=f"n={d}"))
+    return out
+
+
+def _predict(w, b, x):
+    return 1.0 if float(_z(x, w, b)) > 0 else 0.0
+
+
+def _update_mistake(error_of=lambda y, yhat, z: y - yhat, move_b=True):
+    def fn(w, b, x, y, lr):
+        w, x = np.asarray(w, dtype=float), np.asarray(x, dtype=float)
+        z = float(_z(x, w, b))
+        e = error_of(float(y), 1.0 if z > 0 else 0.0, z)
+        return w + lr * e * x, float(b) + (lr * e if move_b else 0.0)
+
+    return fn
+
+
+register(Spec(
+    "perceptron_update", ref.perceptron_update, _perceptron_update_cases,
+    mistakes=[
+        Mistake("the sign of the error: it is (y − ŷ), the label minus the prediction, so a "
+                "missed 1 moves w towards x.", _update_mistake(error_of=lambda y, yh, z: yh - y)),
+        Mistake("the bias is not updated: b ← b + lr·(y − ŷ), like a weight whose input is "
+                "always 1.", _update_mistake(move_b=False)),
+        Mistake("you used the error y − z of the weighted sum (the delta rule of Adaline); the "
+                "perceptron rule uses the prediction after the step, y − ŷ, which is 0 when the "
+                "sample is already right.", _update_mistake(error_of=lambda y, yh, z: y - z)),
+        Mistake("the update runs even when the prediction is right; the error (y − ŷ) must "
+                "switch it off: w ← w + lr·(y − ŷ)·x.", _update_mistake(error_of=lambda y, yh, z: y)),
+        Mistake("the step is 0 at exactly z = 0 (ŷ = 1 only where z > 0); with ŷ = 1 at z = 0 "
+                "a sample on the boundary counts as right.",
+                _update_mistake(error_of=lambda y, yh, z: y - (1.0 if z >= 0 else 0.0))),
+    ],
+))

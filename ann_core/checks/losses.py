@@ -173,6 +173,11 @@ def _bce_terms(t, p, eps=EPS, log=np.log):
     return -(t * log(p) + (1 - _f(t)) * log(1 - p))
 
 
+def _bce_no_brackets(t, p):
+    p, t = np.clip(_f(p), EPS, 1 - EPS), _f(t)
+    return float(np.mean(-t * np.log(p) + (1 - t) * np.log(1 - p)))
+
+
 def _bce_unclipped(t, p):
     p, t = _f(p), _f(t)
     return float(np.mean(-(t * np.log(p) + (1 - t) * np.log(1 - p))))
@@ -199,6 +204,9 @@ register(Spec(
         Mistake("the sign: log p ≤ 0, so the loss needs the leading minus, "
                 "−[y log p + (1 − y) log(1 − p)], to be ≥ 0.",
                 lambda t, p: -float(np.mean(_bce_terms(t, p)))),
+        Mistake("the brackets are missing (as in one article's formula): the minus must cover "
+                "both terms, −[y log p + (1 − y) log(1 − p)]; −y log p + (1 − y) log(1 − p) "
+                "is negative for y = 0 (−2.30 at p = 0.9).", _bce_no_brackets),
     ],
 ))
 
@@ -431,5 +439,110 @@ register(Spec(
         Mistake("that is the binary cross-entropy gradient; categorical cross-entropy has no "
                 "(1 − t) log(1 − p) term, so its gradient is −t / p / N.",
                 lambda t, p: (-_f(t) / _f(p) + (1 - _f(t)) / (1 - _f(p))) / _f(p).shape[0]),
+    ],
+))
+
+
+def _mae_grad_cases(rng, hidden):
+    """As for the losses; |d| > 0 everywhere, so sign(d) is never at its kink."""
+    return _regression_cases(rng, hidden)
+
+
+register(Spec(
+    "mae_grad", ref.mae_grad, _mae_grad_cases,
+    mistakes=[
+        Mistake("the 1/N is missing: MAE is a mean, so its gradient is sign(y_pred − y_true) / N "
+                "with N = y_pred.size.", lambda t, p: np.sign(_f(p) - t)),
+        Mistake("the sign: the gradient is sign(y_pred − y_true) / N (prediction minus target), "
+                "+1/N where the prediction is too large.",
+                lambda t, p: np.sign(_f(t) - p) / _f(p).size),
+        Mistake("N is the number of elements (y_pred.size), not the number of rows.",
+                lambda t, p: np.sign(_f(p) - t) / (_f(p).shape[0] if _f(p).ndim else 1)),
+        Mistake("(y_pred − y_true) / N is (half) the MSE gradient; d|d|/dd = sign(d), so every "
+                "entry is ±1/N whatever the size of the error.",
+                lambda t, p: (_f(p) - t) / _f(p).size),
+        Mistake("|y_pred − y_true| / N is the loss's terms, not its slope; the derivative of |d| "
+                "is sign(d) (np.sign), which is negative where the prediction is too small.",
+                lambda t, p: np.abs(_f(p) - t) / _f(p).size),
+    ],
+))
+
+
+def _huber_grad_mistake(inside=lambda d: d, outside=lambda d, delta: delta * np.sign(d), n=True,
+                        fixed_delta=False):
+    def fn(t, p, delta=1.0):
+        delta = 1.0 if fixed_delta else delta
+        d = _f(p) - t
+        g = np.where(np.abs(d) < delta, inside(d), outside(d, delta))
+        return g / d.size if n else g
+
+    return fn
+
+
+register(Spec(
+    "huber_grad", ref.huber_grad, _huber_cases,
+    mistakes=[
+        Mistake("the 1/N is missing: Huber is a mean over N = y_pred.size elements, so divide "
+                "each entry by N.", _huber_grad_mistake(n=False)),
+        Mistake("outside |d| < δ the slope is δ·sign(d), not sign(d): the linear piece "
+                "δ(|d| − ½δ) rises by δ per unit.",
+                _huber_grad_mistake(outside=lambda d, delta: np.sign(d))),
+        Mistake("outside |d| < δ the gradient no longer grows with d: it is capped at δ·sign(d) "
+                "(that cap is what makes Huber robust to outliers); you used d everywhere.",
+                _huber_grad_mistake(outside=lambda d, delta: d)),
+        Mistake("inside |d| < δ the loss is ½d², whose derivative is d, not 2d.",
+                _huber_grad_mistake(inside=lambda d: 2 * d)),
+        Mistake("δ is ignored: use the `delta` argument both in the test |d| < δ and in the cap "
+                "δ·sign(d).", _huber_grad_mistake(fixed_delta=True)),
+        Mistake("the sign: the gradient is with respect to y_pred, d = y_pred − y_true, so it is "
+                "positive where the prediction is too large.",
+                lambda t, p, delta=1.0: -ref.huber_grad(t, p, delta=delta)),
+    ],
+))
+
+
+# ---------------------------------------------------------------- sparse categorical cross-entropy
+def _sparse_cases(rng, hidden):
+    shapes = [(4, 3), (6, 5), (1, 4)] + ([(30, 10), (7, 2)] if hidden else [])
+    out = []
+    for n, c in shapes:
+        labels = rng.integers(0, c, size=n)
+        p = act.softmax(rng.normal(0.0, 2.0, size=(n, c)))
+        out.append(Case((labels, p), label=f"N={n}, C={c}"))
+    p = np.array([[1.0, 0.0, 0.0],  # certain and right
+                  [1.0, 0.0, 0.0],  # certain and wrong
+                  [0.2, 0.3, 0.5],
+                  [0.0, 0.6, 0.4]])
+    out.append(Case((np.array([0, 1, 2, 1]), p), label="probabilities of exactly 0 and 1"))
+    return out
+
+
+def _true_class_p(labels, p, clip=True):
+    p = _f(p)
+    lab = np.asarray(labels).astype(int)
+    q = p[np.arange(lab.size), lab]
+    return np.clip(q, EPS, 1 - EPS) if clip else q
+
+
+register(Spec(
+    "sparse_categorical_cross_entropy", ref.sparse_categorical_cross_entropy, _sparse_cases,
+    rtol=CE_RTOL,
+    mistakes=[
+        Mistake("p[:, labels] takes an (N, N) block (every row at every label); pick ONE entry "
+                "per row, the true class: p[np.arange(N), labels].",
+                lambda lab, p: float(np.mean(-np.log(np.clip(_f(p)[:, np.asarray(lab).astype(int)],
+                                                             EPS, 1 - EPS))))),
+        Mistake("you summed over the samples; the loss is the MEAN of −log p[n, label_n] over "
+                "the N samples.", lambda lab, p: float(np.sum(-np.log(_true_class_p(lab, p))))),
+        Mistake("no clipping: a true class with p = 0 gives −log 0 = inf. Clip first: "
+                "np.clip(p, 1e-12, 1 - 1e-12).",
+                lambda lab, p: float(np.mean(-np.log(_true_class_p(lab, p, clip=False))))),
+        Mistake("log base 10: cross-entropy uses the natural log, np.log (−ln 0.6652 ≈ 0.4076).",
+                lambda lab, p: float(np.mean(-np.log10(_true_class_p(lab, p))))),
+        Mistake("the sign: −log p ≥ 0; you dropped the minus.",
+                lambda lab, p: float(np.mean(np.log(_true_class_p(lab, p))))),
+        Mistake("the labels are 0-based class indices (0 … C−1, as Keras and NumPy count); you "
+                "shifted them by one.",
+                lambda lab, p: float(np.mean(-np.log(_true_class_p(np.asarray(lab) - 1, p))))),
     ],
 ))

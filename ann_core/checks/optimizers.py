@@ -208,9 +208,9 @@ def _ada_fixed_eps(w, g, G, lr, eps=1e-10):
 register(Spec(
     "adagrad_update", ref.adagrad_update, _adagrad_cases,
     mistakes=[
-        Mistake("ε belongs outside the square root: w ← w − lr·g / (√G + ε) (PyTorch's and the "
-                "course's form); the articles' √(G + ε) gives different steps when G is small "
-                "or ε is large (here ε = 0.5).", _ada_eps_inside),
+        Mistake("ε belongs outside the square root in this course: w ← w − lr·g / (√G + ε), as in "
+                "PyTorch's Adagrad; √(G + ε) is Keras's (and the articles') convention, which gives "
+                "different steps when G is small or ε is large (here ε = 0.5).", _ada_eps_inside),
         Mistake("G must accumulate every squared gradient so far, G ← G + g²; you kept only the "
                 "latest g².", _ada_no_sum),
         Mistake("w was updated with the old G: first add the new g² (G ← G + g²), then divide by "
@@ -279,9 +279,9 @@ def _rms_fixed(w, g, s, lr, rho=0.99, eps=1e-8):
 register(Spec(
     "rmsprop_update", ref.rmsprop_update, _rmsprop_cases,
     mistakes=[
-        Mistake("ε belongs outside the square root: w ← w − lr·g / (√s + ε) (PyTorch's and the "
-                "course's form); the articles' √(s + ε) gives different steps when s is small "
-                "or ε is large (here ε = 0.5).", _rms_eps_inside),
+        Mistake("ε belongs outside the square root in this course: w ← w − lr·g / (√s + ε), as in "
+                "PyTorch's RMSprop; √(s + ε) is Keras's (and the articles') convention, which gives "
+                "different steps when s is small or ε is large (here ε = 0.5).", _rms_eps_inside),
         Mistake("the (1 − ρ) factor is missing: s ← ρ·s + (1 − ρ)·g² is an average of g²; "
                 "ρ·s + g² grows to about g² / (1 − ρ) and makes the steps too small.",
                 _rms_no_one_minus),
@@ -392,9 +392,10 @@ register(Spec(
         Mistake("the power t is missing in the bias correction: divide by 1 − β1^t and 1 − β2^t "
                 "with the step number t the caller passes; 1 − β1 and 1 − β2 are right only on the "
                 "first step (as if t stayed 1).", _adam_t_ignored),
-        Mistake("ε belongs outside the square root: w ← w − lr·m̂ / (√v̂ + ε) (PyTorch's and the "
-                "course's form); √(v̂ + ε), as in one of the articles, differs when v̂ is small "
-                "or ε is large (here ε = 0.5).", _adam_eps_inside),
+        Mistake("ε belongs outside the square root: w ← w − lr·m̂ / (√v̂ + ε), the course's form "
+                "and both PyTorch's and Keras's Adam; √(v̂ + ε), as in one of the articles (and "
+                "Keras's RMSprop/Adagrad), differs when v̂ is small or ε is large (here ε = 0.5).",
+                _adam_eps_inside),
         Mistake("return the raw moments m and v as the new state, not the bias-corrected m̂ and "
                 "v̂ (those are recomputed from m and v at every step).", _adam_hat_state),
         Mistake("a hyper-parameter is fixed at its default: use the `beta1`, `beta2` and `eps` "
