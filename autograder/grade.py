@@ -37,6 +37,7 @@ import hashlib
 import logging
 import os
 import re
+import secrets
 import sys
 import warnings
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
@@ -50,6 +51,7 @@ from .execute import Job, NotebookError, execute_job, read
 from .feedback import write_page
 from .sandbox import can_confine
 from .score import Item, clean, mark_not_run, score_notebook, test_cells
+from .verify import new_hidden_seeds
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 GRADE_FIELDS = ["student_id", "assignment", "score", "max_score", "status", "message"]
@@ -158,6 +160,8 @@ class _Grading:
                   "'Grading safely')", file=sys.stderr)
         warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy autoflush chatter
         self._released: dict[str, object] = {}
+        self.seeds: dict[tuple, dict] = {}
+        self.digits_seed = secrets.randbelow(2**31)  # lesson 11's private digits, made for this run
 
     # 1. register
     def register(self, lessons):
@@ -226,6 +230,7 @@ class _Grading:
             return self._zero(student, lesson, "invalid", str(exc))
         except Exception as exc:  # noqa: BLE001  (nbgrader refused the notebook)
             return self._zero(student, lesson, "invalid", f"the notebook cannot be graded: {clean(str(exc), 300)}")
+        self.seeds[(student, lesson)] = new_hidden_seeds(nb)  # known to this process only
         nb.metadata["autograder"] = {"source_sha256": digest, "notes": notes}
         return Job((student, lesson), nbformat.writes(nb), self.timeout, self.memory_mb, self.hide)
 
@@ -236,6 +241,7 @@ class _Grading:
         from .verify import verify
 
         student, lesson = job.key
+        trusted = nbformat.reads(job.notebook, as_version=4)  # as prepared here: this run's hidden seeds
         try:
             done = future.result()
         except Exception as exc:  # noqa: BLE001  (the worker itself failed)
@@ -243,7 +249,9 @@ class _Grading:
                                                         f"{type(exc).__name__}: {clean(str(exc), 200)}")
         nb = nbformat.reads(done.notebook, as_version=4)
         mark_not_run(nb)
-        problems = verify(nb)
+        problems = verify(nb, trusted, self._released[lesson], self.digits_seed)
+        nb.metadata["autograder"].update(hidden_seeds=self.seeds.pop((student, lesson), {}),
+                                         digits_seed=self.digits_seed)
         notes = nb.metadata["autograder"]["notes"]
         notes += [p for p in [done.problem] if p] + [f"not verified: {p}" for p in problems]
         with Gradebook(self.dirs.db_url, self.dirs.course_id) as gb:
