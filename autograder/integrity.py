@@ -591,6 +591,14 @@ class _Analyzer:
                         self.import_(a.name, scope)
                     else:
                         self.import_(n.module or "", scope, top=False)
+            elif isinstance(n, ast.Attribute):  # a store: np.allclose = ..., ann_core.checks.check = ...
+                for v in self.eval(n.value, scope):
+                    what = v.__name__ if inspect.ismodule(v) else (v.name if isinstance(v, _Ext) else None)
+                    if what is None and (_is_ann(v) or isinstance(v, _Inst)) and (
+                            inspect.isclass(v) or inspect.isfunction(v)):
+                        what = _qualname(v)
+                    if what is not None:
+                        self.flag(scope, f"changes {what} (sets its attribute {n.attr})")
             elif isinstance(n, ast.Subscript):  # a store: sys.modules[...] = ..., ACTIVATIONS[...] = ...
                 self.eval(n.value, scope)
                 if isinstance(n.value, ast.Attribute) and n.value.attr == "modules":
