@@ -413,12 +413,15 @@ def test_nothing_of_the_hidden_tests_reaches_the_learner(batch):
     assert "hidden=True" not in readable and "BEGIN HIDDEN TESTS" not in readable
     # the hidden cases: no input of a hidden sigmoid case appears
     from ann_core.checks import _plan, _wrapped
+    from ann_core.examples import for_function
 
     for seed in autograded.metadata["autograder"]["hidden_seeds"]["test_sigmoid"]:
-        for _, case, _ in _plan(_wrapped(SPECS["sigmoid"]), seed, True):
-            for v in np.asarray(case.args[0], dtype=float).ravel()[:20]:
-                if abs(v) > 1e-2:
-                    assert f"{v:.6g}" not in readable and repr(float(v)) not in readable
+        n_examples = len(for_function("sigmoid"))  # the public worked examples come first
+        for _, case, expected in list(_plan(_wrapped(SPECS["sigmoid"]), seed, True))[n_examples:]:
+            for v in [*np.ravel(case.args[0])[:20], *np.ravel(expected)[:20]]:
+                text = f"{float(v):.6g}"
+                if len(text.strip("-").replace(".", "")) >= 4:
+                    assert text not in readable and repr(float(v)) not in readable
     r = results[("thief", ACT)]
     assert _item(r, "sigmoid").message.endswith("it raised ValueError.")
     assert "the right result is" in _item(r, "tanh").message
