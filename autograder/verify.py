@@ -121,8 +121,20 @@ _CHECK_TEXT = [re.compile(p) for p in (
 )]
 
 
+def _known_exceptions() -> set:
+    """Builtin exception names, and those the checks themselves raise (e.g. ``NotRestored``)."""
+    import sys
+
+    names = set(_BUILTIN_EXC)
+    for modname, mod in list(sys.modules.items()):
+        if mod is not None and modname.startswith("ann_core"):
+            names |= {k for k, v in vars(mod).items() if isinstance(v, type) and issubclass(v, BaseException)
+                      and v.__module__.startswith("ann_core")}
+    return names
+
+
 def _etype(name) -> str:
-    return name if isinstance(name, str) and name in _BUILTIN_EXC else "an exception"
+    return name if isinstance(name, str) and name in _known_exceptions() else "an exception"
 
 
 def _check_text(etype: str, text) -> str:
