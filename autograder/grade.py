@@ -13,7 +13,9 @@ middle one runs learner code, in parallel and sandboxed:
    timeout, output and time budgets; no gradebook in reach). Any
    ``concurrent.futures.Executor`` will do: a local process pool for ``--workers N``,
    or a Dask cluster's ``client.get_executor()`` through ``grade(executor=…)``;
-4. **verify** (here): re-check each passing test cell outside the kernel (``verify.py``);
+4. **verify** (here): decide every test cell outside the kernel, from the records the
+   checks left, with the grader's own messages; own work and lesson 11's accuracy too
+   (``verify.py``, ``integrity.py``);
 5. **save** (here, the only gradebook writer): test cells that never ran get an error
    (nbgrader would give them full points), then nbgrader's ``IgnorePattern, LimitOutput,
    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata``, and the autograded
