@@ -8,7 +8,8 @@ middle one runs learner code, in parallel and sandboxed:
 2. **prepare** (here, reads the gradebook): read and validate the notebook, put back
    deleted or moved graded cells (``repair``), then nbgrader's sanitize preprocessors
    (``ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
-   CheckCellMetadata``: test cells and locked cells are restored from the gradebook);
+   CheckCellMetadata``: test cells and locked cells are restored from the gradebook); the
+   hidden checks' seeds are replaced by seeds drawn for this run (``verify.new_hidden_seeds``);
 3. **execute** in a worker (``execute.execute_job``: a fresh sandboxed kernel, per-cell
    timeout, output and time budgets; no gradebook in reach). Any
    ``concurrent.futures.Executor`` will do: a local process pool for ``--workers N``,
