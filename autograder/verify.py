@@ -471,7 +471,11 @@ def verify(nb, trusted=None, released=None, digits_seed: int | None = None) -> l
                                          traceback=[f"CellTimeoutError: {text}"])]
             continue
         looked_passing = not names
-        problem, ok = judge_cell(cell, sources.get(gid, cell.source), code, released, digits_seed)
+        try:
+            problem, ok = judge_cell(cell, sources.get(gid, cell.source), code, released, digits_seed)
+        except Exception as exc:  # noqa: BLE001  (the grader's own failure: 0, and say so, never crash the batch)
+            problem, ok = (f"the grader could not decide this test ({type(exc).__name__} in the grader); "
+                           "ask your instructor to look at it"), ""
         if problem:
             if looked_passing:
                 problems.append(f"{gid}: {problem}")
