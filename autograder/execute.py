@@ -63,9 +63,9 @@ def read(path: Path, notes: list[str] | None = None):
 
 def _executor_class():
     from nbformat import NotebookNode
+    from nbgrader.preprocessors import Execute
 
     from ann_core.checks import RECORD_MIME
-    from nbgrader.preprocessors import Execute
 
     class BudgetedExecute(Execute):
         """nbgrader's ``Execute`` with an output budget per cell and a time budget per notebook."""

@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import ast
 import base64
-import functools
 import builtins
+import functools
 import re
 import secrets
 
@@ -37,8 +37,7 @@ import numpy as np
 from nbformat import NotebookNode
 
 from ann_core import examples as _examples
-from ann_core.checks import (RECORD_MIME, SPECS, _close, _fmt, _plan, _show_args, _unportable, _wrapped, diagnose,
-                             replay)
+from ann_core.checks import RECORD_MIME, SPECS, _close, _fmt, _plan, _show_args, _unportable, _wrapped, diagnose, replay
 
 from .score import test_cells
 
@@ -364,7 +363,8 @@ def rebuild(record) -> tuple[object, str]:
             layers.append(Dense(W.shape[0], W.shape[1], f, W=W, b=b))
         model = Sequential(layers)
         if not layers or layers[0].W.shape[0] != 64 or layers[-1].W.shape[1] != 10:
-            return None, "model should take the 64 pixels and output 10 class scores (Dense(64, …) … Dense(…, 10, 'softmax'))"
+            return None, ("model should take the 64 pixels and output 10 class scores "
+                          "(Dense(64, …) … Dense(…, 10, 'softmax'))")
         return model, ""
     except Exception:  # noqa: BLE001
         return None, "the trained network's parameters could not be read (a forged or damaged record)"

@@ -12,12 +12,12 @@ Y_batch)`` pairs it yields, in order.
 
 from __future__ import annotations
 
+import os as _os
+
 import numpy as np
 
 from .. import training as ref
 from ..optimizers import sgd_update
-import os as _os
-
 from . import RECORD_ENV, Case, CheckFailed, Mistake, Spec, _describe, _emit, call, register
 
 
@@ -388,7 +388,7 @@ def _ts_swapped(net, X, Y, loss, optimizer):
 
 register(Spec(
     "train_step", ref.train_step, _step_cases,
-    forbidden=('ann_core.training._train_step',),
+    forbidden=("ann_core.training._train_step",),
     mistakes=[
         Mistake("the parameters never changed: after net.backward(...), call "
                 "optimizer.step(net.params, net.grads) to update them.", _ts_no_step),
