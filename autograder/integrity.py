@@ -531,6 +531,11 @@ class _Analyzer:
                 out.append(_IPY)
             elif f is _IPY_MAGIC:
                 name = consts[0] if consts else None
+                arg = consts[1] if len(consts) > 1 else None
+                if name in ("load_ext", "reload_ext", "autoreload") and (arg in ("autoreload", "") or
+                                                                        name == "autoreload"):
+                    out.append(UNKNOWN)
+                    continue
                 if not isinstance(name, str) or name not in _HARMLESS_MAGICS:
                     self.flag(scope, f"uses the IPython magic %{name}")
                 out.append(UNKNOWN)

@@ -139,6 +139,17 @@ def test_earlier_functions_stay_allowed(course, act_released):
     assert "ann_core.activations.sigmoid_grad" in delegation(nb, act_released, "sigmoid_grad")
 
 
+def test_everyday_notebook_habits_are_not_flagged(course, act_released):
+    """Magics, output of the last expression, a learner's own test cell, plots."""
+    nb = subs.learner_notebook(course, ACT)
+    nb.cells.insert(1, nbformat.v4.new_code_cell("%load_ext autoreload\n%autoreload 2\n%matplotlib inline"))
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "from ann_core.checks import check\nz = np.linspace(-3, 3, 7)\n%timeit sigmoid(z)\n"
+        "print(np.allclose(sigmoid(z), act.sigmoid(z)))\ncheck('sigmoid', sigmoid)\n_ = plt.plot(z, sigmoid(z))"))
+    for name in ("sigmoid", "softmax"):
+        assert delegation(nb, act_released, name) == ""
+
+
 def test_the_optimizer_classes_count_as_the_reference(course):
     released = nbformat.read(str(course.lesson("07_momentum")), as_version=4)
     nb = subs.learner_notebook(course, "07_momentum", {"momentum_update": (
