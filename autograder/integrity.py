@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -823,6 +824,15 @@ def _ipython_to_python(source: str) -> str:
         return source
 
 
+@functools.lru_cache(maxsize=4096)
+def _parse(source: str):
+    """A cell's code as an AST (read-only, shared), or None when it is not Python."""
+    try:
+        return ast.parse(_ipython_to_python(source))
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+
+
 # ---------------------------------------------------------------- the notebook
 @dataclass
 class Notebook:
@@ -845,9 +855,8 @@ def read_cells(nb, released) -> Notebook:
         is_test = utils.is_grade(cell) and not utils.is_solution(cell)
         mine = utils.is_solution(cell) or (not is_test and cell.source.strip() not in released_sources)
         label = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {i + 1}"
-        try:
-            tree = ast.parse(_ipython_to_python(cell.source))
-        except SyntaxError:
+        tree = _parse(cell.source)
+        if tree is None:
             if mine:
                 problems.append(label)
             continue
