@@ -34,6 +34,7 @@ import functools
 import importlib
 import importlib.util
 import inspect
+import operator
 import re
 import sys
 import textwrap
@@ -185,6 +186,7 @@ def _table_items(v, depth=2):
 
 
 _NOCONST = object()
+_LOOKUPS = (getattr, builtins.__import__, importlib.import_module)  # resolved only when called with constants
 
 
 class _IPython:  # what get_ipython() returns
@@ -207,6 +209,7 @@ class _Analyzer:
         self.attr_stores: dict[str, list] = {}
         self.queue: list = []
         self.checking = True  # count forbidden objects (off while reading module-level code)
+        self.contexts: set = set()  # ids of nodes that are called, subscripted or looked into
 
     # ------------------------------------------------------------ ann_core's own code (trusted)
     def reaches(self, obj, seen=None):
@@ -350,6 +353,10 @@ class _Analyzer:
         out = self._eval(node, scope)
         self.memo[key] = out
         self.use(out, scope)
+        if not scope.trusted and id(node) not in self.contexts:  # lookups that only resolve when called
+            for v in out:
+                if any(v is f for f in _LOOKUPS) or (v is sys.modules and not isinstance(node, ast.Subscript)):
+                    self.flag(scope, f"passes {getattr(v, '__name__', 'sys.modules')} around as a value")
         return out
 
     def _eval(self, node, scope):
@@ -361,8 +368,10 @@ class _Analyzer:
                     self.flag(scope, f"uses {v.__name__}()")
             return vals
         if isinstance(node, ast.Attribute):
+            self.contexts.add(id(node.value))
             return self.attribute(self.eval(node.value, scope), node.attr, scope)
         if isinstance(node, ast.Subscript):
+            self.contexts.add(id(node.value))
             base = self.eval(node.value, scope)
             key = node.slice.value if isinstance(node.slice, ast.Constant) else _NOCONST
             self.eval(node.slice, scope)
@@ -485,6 +494,7 @@ class _Analyzer:
         return out
 
     def call(self, node, scope):
+        self.contexts.add(id(node.func))
         funcs = self.eval(node.func, scope)
         args = [self.eval(a, scope) for a in node.args]
         for k in node.keywords:
@@ -505,6 +515,8 @@ class _Analyzer:
                     self.flag(scope, "imports a module by a computed name")
             elif f is importlib.reload:
                 self.flag(scope, "reloads a module")
+            elif f in (operator.attrgetter, operator.methodcaller):
+                self.flag(scope, f"uses operator.{f.__name__}")
             elif f is open:
                 if any(isinstance(c, str) and "ann_core" in c for c in consts):
                     self.flag(scope, "reads ann_core's files")

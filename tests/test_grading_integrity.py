@@ -70,6 +70,9 @@ DELEGATING = {  # how a learner may call ann_core.activations.sigmoid; each must
     "a loop over a table": _sig("    for f in act.ACTIVATIONS.values():\n        if f.__name__ == 'sigmoid':\n"
                                 "            return f(z)\n"),
     "a callable object": "class M:\n    def __call__(self, z):\n        return act.sigmoid(z)\nsigmoid = M()\n",
+    "a local import": _sig("    from ann_core import activations as a\n    return a.sigmoid(z)\n"),
+    "a default argument": "def sigmoid(z, f=act.sigmoid):\n    return f(z)\n",
+    "a closure": "def make():\n    f = act.sigmoid\n    return lambda z: f(z)\nsigmoid = make()\n",
     "a %time magic": "%time S3 = act.sigmoid\n" + _sig("    return S3(z)\n"),
 }
 OBFUSCATED = {  # code the grader cannot resolve: not verifiable, 0
@@ -91,6 +94,14 @@ OBFUSCATED = {  # code the grader cannot resolve: not verifiable, 0
     "a module the notebook wrote": ("open('mymod.py', 'w').write('from ann_core.activations import sigmoid')\n"
                                     "import mymod\n" + _sig("    return mymod.sigmoid(z)\n"), "mymod"),
     "frames": ("import sys\n" + _sig("    return sys._getframe(0).f_globals['act'].sigmoid(z)\n"), "_getframe"),
+    "operator.attrgetter": ("import operator\n" + _sig("    return operator.attrgetter('sigmoid')(act)(z)\n"),
+                            "attrgetter"),
+    "getattr as a value": ("import functools\n" + _sig(
+        "    return functools.reduce(getattr, ['activations', 'sigmoid'], ann_core)(z)\n"), "getattr"),
+    "sys.modules as a value": ("import sys\n" + _sig(
+        "    return dict.get(sys.modules, 'ann_core.activations').sigmoid(z)\n"), "sys.modules"),
+    "a local import in a loop": (_sig("    import importlib as il\n    for m in ['ann_core.activations']:\n"
+                                      "        return il.import_module(m).sigmoid(z)\n"), "computed name"),
     "patching the checks": ("import ann_core.checks as c\nc.check = lambda *a, **k: None\n"
                             + _sig("    return 1 / (1 + np.exp(-z))\n"), "changes ann_core.checks"),
     "an attribute planted on numpy": ("np.mysig = act.sigmoid\n" + _sig("    return np.mysig(z)\n"), "changes numpy"),
