@@ -33,6 +33,7 @@ import nbformat
 from nbformat.warnings import DuplicateCellId
 
 MAX_OUTPUT_CHARS = 100_000
+MAX_RECORD_CHARS = 40_000_000  # check records, for the grader only: up to ~3.7 million float64 weights
 
 
 class NotebookError(ValueError):
@@ -64,6 +65,8 @@ def _executor_class():
     from nbformat import NotebookNode
     from nbgrader.preprocessors import Execute
 
+    from ann_core.checks import RECORD_MIME
+
     class BudgetedExecute(Execute):
         """nbgrader's ``Execute`` with an output budget per cell and a time budget per notebook."""
 
@@ -86,6 +89,14 @@ def _executor_class():
             if out is None:
                 return None
             size = len(str(out.get("text", ""))) + sum(len(str(v)) for v in out.get("data", {}).values())
+            if RECORD_MIME in out.get("data", {}):  # a check's record (a trained network's weights): own budget
+                used = self._chars.get(("record", cell_index), 0)
+                self._chars[("record", cell_index)] = used + size
+                if used + size > MAX_RECORD_CHARS:
+                    if outs and outs[-1] is out:
+                        outs.pop()
+                    return None
+                return out
             used = self._chars.get(cell_index, 0)
             self._chars[cell_index] = used + size
             if used + size > MAX_OUTPUT_CHARS and out.output_type in ("stream", "display_data", "execute_result"):

@@ -3,8 +3,10 @@
 nbgrader's feedback shows test cells as autograded: hidden-test code and full
 tracebacks included. ``ConciseTestCells`` (added to ``GenerateFeedback.preprocessors``
 in ``course.nbgrader_config``) removes the hidden-test region from each graded test
-cell and shortens each error to its last line: the check's own message, which names
-the item, the input and the likely mistake.
+cell, keeps of a test cell only the grader's own output (``verify.py`` wrote it: ✔ or
+the grader's message, which names the item, a public input and the likely mistake) and
+drops the outputs of every other cell: the kernel produced them, and after the hidden
+tests ran, learner code could have printed anything it found into them.
 """
 
 from __future__ import annotations
@@ -23,12 +25,17 @@ class ConciseTestCells(NbGraderPreprocessor):
         return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, cell_index):
-        if utils.is_grade(cell) and not utils.is_solution(cell) and cell.cell_type == "code":
+        if cell.cell_type != "code":
+            return cell, resources
+        if utils.is_grade(cell) and not utils.is_solution(cell):
             if ClearHiddenTests()._remove_hidden_test_region(cell):
                 cell.source = cell.source.rstrip() + "\n# (hidden tests not shown)"
             for out in cell.get("outputs", []):
                 if out.output_type == "error":
                     out.traceback = [error_message(out)]
+        else:
+            cell.outputs = []
+            cell.execution_count = None
         return cell, resources
 
 

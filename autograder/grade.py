@@ -8,12 +8,15 @@ middle one runs learner code, in parallel and sandboxed:
 2. **prepare** (here, reads the gradebook): read and validate the notebook, put back
    deleted or moved graded cells (``repair``), then nbgrader's sanitize preprocessors
    (``ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
-   CheckCellMetadata``: test cells and locked cells are restored from the gradebook);
+   CheckCellMetadata``: test cells and locked cells are restored from the gradebook); the
+   hidden checks' seeds are replaced by seeds drawn for this run (``verify.new_hidden_seeds``);
 3. **execute** in a worker (``execute.execute_job``: a fresh sandboxed kernel, per-cell
    timeout, output and time budgets; no gradebook in reach). Any
    ``concurrent.futures.Executor`` will do: a local process pool for ``--workers N``,
    or a Dask cluster's ``client.get_executor()`` through ``grade(executor=…)``;
-4. **verify** (here): re-check each passing test cell outside the kernel (``verify.py``);
+4. **verify** (here): decide every test cell outside the kernel, from the records the
+   checks left, with the grader's own messages; own work and lesson 11's accuracy too
+   (``verify.py``, ``integrity.py``);
 5. **save** (here, the only gradebook writer): test cells that never ran get an error
    (nbgrader would give them full points), then nbgrader's ``IgnorePattern, LimitOutput,
    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata``, and the autograded
@@ -37,6 +40,7 @@ import hashlib
 import logging
 import os
 import re
+import secrets
 import sys
 import warnings
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
@@ -50,6 +54,7 @@ from .execute import Job, NotebookError, close_kernels, execute_job, read
 from .feedback import write_page
 from .sandbox import find_bwrap, probe
 from .score import Item, clean, mark_not_run, score_notebook, test_cells
+from .verify import new_hidden_seeds
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 GRADE_FIELDS = ["student_id", "assignment", "score", "max_score", "status", "message", "adjustment"]
@@ -181,6 +186,8 @@ class _Grading:
         _link_submitted(Path(self.dirs.submitted_directory), submissions)
         warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy autoflush chatter
         self._released: dict[str, object] = {}
+        self.seeds: dict[tuple, dict] = {}
+        self.digits_seed = secrets.randbelow(2**31)  # lesson 11's private digits, made for this run
 
     # 1. register
     def register(self, lessons):
@@ -309,6 +316,7 @@ class _Grading:
             return self._zero(student, lesson, "invalid", f"the notebook cannot be graded: {clean(str(exc), 300)}")
         if self.unsafe_note:
             notes.append(self.unsafe_note)
+        self.seeds[(student, lesson)] = new_hidden_seeds(nb)  # known to this process only
         nb.metadata["autograder"] = {"source_sha256": digest, "notes": notes}
         return Job((student, lesson), nbformat.writes(nb), self.timeout, self.memory_mb, self.hide, self.sandbox)
 
@@ -319,6 +327,7 @@ class _Grading:
         from .verify import verify
 
         student, lesson = job.key
+        trusted = nbformat.reads(job.notebook, as_version=4)  # as prepared here: this run's hidden seeds
         try:
             done = future.result()
         except Exception as exc:  # noqa: BLE001  (the worker itself failed)
@@ -326,7 +335,9 @@ class _Grading:
                                                         f"{type(exc).__name__}: {clean(str(exc), 200)}")
         nb = nbformat.reads(done.notebook, as_version=4)
         mark_not_run(nb)
-        problems = verify(nb)
+        problems = verify(nb, trusted, self._released[lesson], self.digits_seed)
+        nb.metadata["autograder"].update(hidden_seeds=self.seeds.pop((student, lesson), {}),
+                                         digits_seed=self.digits_seed)
         notes = nb.metadata["autograder"]["notes"]
         notes += [p for p in [done.problem] if p] + [f"not verified: {p}" for p in problems]
         with Gradebook(self.dirs.db_url, self.dirs.course_id) as gb:

@@ -3,8 +3,9 @@
 Points follow nbgrader's own rule (``nbgrader.utils.determine_grade``: a test cell
 scores full points unless it shows an error or writes to stderr); this module adds
 what nbgrader lacks: a status (``passed``, ``failed``, ``timeout``, ``not run``) and the
-learner-facing message, which is the last line of the error, i.e. the check's own
-explanation. A test cell that never ran (the kernel died first) scores 0, not full
+learner-facing message, which is the last line of the error: in a notebook the check's
+own explanation, after ``grade`` the grader's (``verify.py`` replaces every test cell's
+outputs). A test cell that never ran (the kernel died first) scores 0, not full
 points. ``python -m autograder check`` and ``grade`` both read items through here.
 """
 

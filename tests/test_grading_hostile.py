@@ -126,7 +126,7 @@ def test_replaced_comparisons_do_not_fool_the_tests(hostile, student):
     if student == "fakecheck":
         assert "left no record" in item.message
     if student == "fakeclose":
-        assert "re-checked weighted_sum outside your notebook" in item.message
+        assert "wrong values" in item.message and "bias" in item.message  # the grader's own diagnosis
 
 
 def test_deleted_duplicated_moved_and_edited_cells_are_repaired(hostile):

@@ -73,6 +73,10 @@ class Spec:
     # Optional adapter applied to the learner's function, the reference and every mistake
     # before calling them, e.g. ``lambda f: lambda *a: list(f(*a))`` for a generator.
     wrap: Callable[[Callable], Callable] | None = None
+    # What the exercise may not call besides ``reference`` (dotted names such as
+    # "ann_core.layers.Dense.forward"): other ann_core code that does the same job. The
+    # grader checks the learner's code for them outside the kernel (autograder/integrity.py).
+    forbidden: tuple[str, ...] = ()
 
 
 SPECS: dict[str, Spec] = {}
@@ -243,6 +247,12 @@ def _failure(name, case, why, hint="") -> CheckFailed:
     return CheckFailed(f"{name}({_show_args(case.args, case.kwargs)}) {why}.{hint}")
 
 
+def _failed(exc: CheckFailed, kind: str, **what) -> CheckFailed:
+    """``exc`` carrying a record of what failed (``kind``: value, error, mutated, ...) for the grader."""
+    exc.failed = {"kind": kind, **what}
+    return exc
+
+
 def run_case(spec: Spec, fn, case: Case, expected):
     """Call ``fn`` on ``case``; raise ``CheckFailed`` unless it returns ``expected``; return its value."""
     name = spec.name
@@ -253,22 +263,26 @@ def run_case(spec: Spec, fn, case: Case, expected):
             tb = tb.tb_next
         where = tb.tb_frame.f_code.co_name
         if where in (name, getattr(fn, "__name__", name), "<lambda>"):
-            raise CheckFailed(
+            raise _failed(CheckFailed(
                 f"{name} is not implemented yet: replace `raise NotImplementedError()` with your code."
-            )
-        raise CheckFailed(f"{name} calls {where}, which is not implemented yet: finish {where} first.")
+            ), "not_implemented", where=name)
+        raise _failed(CheckFailed(f"{name} calls {where}, which is not implemented yet: finish {where} first."),
+                      "not_implemented", where=where)
     if res.error is not None:
         err = f"{type(res.error).__name__}: {res.error}"[:300]
-        raise _failure(name, case, f"raised {err}", diagnose(spec, case, error=res.error)) from res.error
+        raise _failed(_failure(name, case, f"raised {err}", diagnose(spec, case, error=res.error)), "error",
+                      error=type(res.error).__name__, text=str(res.error)[:1000]) from res.error
     ok, why = _close(res.value, expected, spec.rtol, spec.atol)
     if not ok:
         hint = diagnose(spec, case, res.value)
         if not hint and res.warnings:
             hint = f" NumPy warned: {res.warnings[0]} (overflow? see the lesson on numerical stability)"
-        raise _failure(name, case, why, hint)
+        raise _failed(_failure(name, case, why, hint), "value", value=_portable(res.value),
+                      warned=bool(res.warnings))
     if res.mutated:
-        raise _failure(name, case, "changed its input arrays in place",
-                       " Compute new arrays (e.g. w - lr * g) instead of modifying the arguments.")
+        raise _failed(_failure(name, case, "changed its input arrays in place",
+                               " Compute new arrays (e.g. w - lr * g) instead of modifying the arguments."),
+                      "mutated", value=_portable(res.value))
     return res.value
 
 
@@ -290,7 +304,7 @@ def _wrapped(spec: Spec) -> Spec:
         return spec
     return Spec(spec.name, spec.wrap(spec.reference), spec.cases,
                 [Mistake(m.hint, spec.wrap(m.fn)) for m in spec.mistakes],
-                spec.rtol, spec.atol, spec.examples)
+                spec.rtol, spec.atol, spec.examples, forbidden=spec.forbidden)
 
 
 def check(name: str, fn, *, seed: int = 0, hidden: bool = False, quiet: bool = False) -> None:
@@ -298,21 +312,29 @@ def check(name: str, fn, *, seed: int = 0, hidden: bool = False, quiet: bool = F
 
     Prints ``✔ name: N checks passed`` on success (unless ``quiet``); returns None, so
     a test cell never ends with a value nbgrader would read as partial credit. Inside
-    a grading kernel it also displays a record of every value ``fn`` returned, which the
-    grader checks again outside the kernel (``replay``), where learner code cannot reach.
+    a grading kernel it also displays a record of every value ``fn`` returned (and, when
+    a case fails, of what failed), which the grader checks again outside the kernel
+    (``replay``), where learner code cannot reach; the grader words its own messages.
     """
     if name not in SPECS:
         raise KeyError(f"no checks registered for {name!r}; known: {sorted(SPECS)}")
     spec = SPECS[name]
-    if not callable(fn):
-        raise CheckFailed(f"{name} should be a function, but it is {_describe(fn)}.")
-    if fn is spec.reference:
-        raise CheckFailed(f"{name} is ann_core's reference implementation; write your own version.")
-    if spec.wrap is not None:
-        fn = spec.wrap(fn)
     returned = []
-    for case_spec, case, expected in _plan(_wrapped(spec), seed, hidden):
-        returned.append(_portable(run_case(case_spec, fn, case, expected)))
+    try:
+        if not callable(fn):
+            raise _failed(CheckFailed(f"{name} should be a function, but it is {_describe(fn)}."), "not_callable")
+        if fn is spec.reference:
+            raise _failed(CheckFailed(f"{name} is ann_core's reference implementation; write your own version."),
+                          "reference")
+        if spec.wrap is not None:
+            fn = spec.wrap(fn)
+        for case_spec, case, expected in _plan(_wrapped(spec), seed, hidden):
+            returned.append(_portable(run_case(case_spec, fn, case, expected)))
+    except CheckFailed as exc:
+        if _os.environ.get(RECORD_ENV) == "1":
+            failed = dict(getattr(exc, "failed", None) or {"kind": "other"}, index=len(returned))
+            _emit({"name": name, "seed": seed, "hidden": hidden, "values": returned, "failed": failed})
+        raise
     if _os.environ.get(RECORD_ENV) == "1":
         _emit({"name": name, "seed": seed, "hidden": hidden, "values": returned})
     if not quiet:
@@ -368,6 +390,8 @@ def replay(record: dict) -> str:
     """
     try:
         name, seed, hidden, values = record["name"], int(record["seed"]), bool(record["hidden"]), record["values"]
+        if record.get("failed") is not None:
+            return f"{name} failed its check"
         spec = _wrapped(SPECS[name])
         plan = list(_plan(spec, seed, hidden))
         if not isinstance(values, list) or len(values) != len(plan):

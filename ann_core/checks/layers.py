@@ -24,6 +24,7 @@ def _weighted_sum_cases(rng, hidden):
 
 register(Spec(
     "weighted_sum", ref.weighted_sum, _weighted_sum_cases,
+    forbidden=("ann_core.layers.column_forward", "ann_core.layers.dense_forward"),
     mistakes=[
         Mistake("the bias b is missing: z = Σ w_i x_i + b.", lambda x, w, b: float(np.dot(x, w))),
         Mistake("b is added once per input (inside the sum); add it once, after the sum.",
@@ -74,6 +75,7 @@ def _column_cases(rng, hidden):
 
 register(Spec(
     "column_forward", ref.column_forward, _column_cases,
+    forbidden=("ann_core.layers.dense_forward",),
     mistakes=[
         Mistake("W is transposed: in the column form W has shape (n_out, n_in) and z = W @ x + b.",
                 lambda W, x, b: np.asarray(W).T @ x + b),
@@ -110,6 +112,7 @@ def _columns_out(X, W, b):
 
 register(Spec(
     "dense_forward", ref.dense_forward, _dense_cases,
+    forbidden=("ann_core.layers.column_forward",),
     mistakes=[
         Mistake("W is used transposed: with W of shape (n_in, n_out) the row form is "
                 "Z = X @ W + b.",

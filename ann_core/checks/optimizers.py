@@ -78,6 +78,7 @@ def _sgd_cases(rng, hidden):
 
 register(Spec(
     "sgd_update", ref.sgd_update, _sgd_cases,
+    forbidden=("ann_core.optimizers.SGD", "ann_core.optimizers.SGD._update"),
     mistakes=[
         Mistake("the sign: gradient descent steps *against* the gradient, w − lr·g; "
                 "w + lr·g climbs uphill (gradient ascent).",
@@ -142,6 +143,7 @@ def _mom_swapped(w, g, v, lr, mu=0.9):
 
 register(Spec(
     "momentum_update", ref.momentum_update, _momentum_cases,
+    forbidden=("ann_core.optimizers.Momentum", "ann_core.optimizers.Momentum._update"),
     mistakes=[
         Mistake("this is momentum written as an exponential moving average, v ← μ·v + (1 − μ)·g, "
                 "w ← w − lr·v — a different algorithm (each new gradient enters (1 − μ) times "
@@ -207,6 +209,7 @@ def _ada_fixed_eps(w, g, G, lr, eps=1e-10):
 
 register(Spec(
     "adagrad_update", ref.adagrad_update, _adagrad_cases,
+    forbidden=("ann_core.optimizers.AdaGrad", "ann_core.optimizers.AdaGrad._update"),
     mistakes=[
         Mistake("ε belongs outside the square root in this course: w ← w − lr·g / (√G + ε), as in "
                 "PyTorch's Adagrad; √(G + ε) is Keras's (and the articles') convention, which gives "
@@ -278,6 +281,7 @@ def _rms_fixed(w, g, s, lr, rho=0.99, eps=1e-8):
 
 register(Spec(
     "rmsprop_update", ref.rmsprop_update, _rmsprop_cases,
+    forbidden=("ann_core.optimizers.RMSprop", "ann_core.optimizers.RMSprop._update"),
     mistakes=[
         Mistake("ε belongs outside the square root in this course: w ← w − lr·g / (√s + ε), as in "
                 "PyTorch's RMSprop; √(s + ε) is Keras's (and the articles') convention, which gives "
@@ -380,6 +384,7 @@ def _adam_no_square(w, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
 
 register(Spec(
     "adam_update", ref.adam_update, _adam_cases,
+    forbidden=("ann_core.optimizers.Adam", "ann_core.optimizers.Adam._update"),
     mistakes=[
         Mistake("the bias correction is missing (the form one of the articles gives): divide "
                 "m by 1 − β1^t and v by 1 − β2^t before the step — both start at 0, so early "

@@ -12,11 +12,13 @@ Y_batch)`` pairs it yields, in order.
 
 from __future__ import annotations
 
+import os as _os
+
 import numpy as np
 
 from .. import training as ref
 from ..optimizers import sgd_update
-from . import Case, CheckFailed, Mistake, Spec, _describe, call, register
+from . import RECORD_ENV, Case, CheckFailed, Mistake, Spec, _describe, _emit, call, register
 
 
 def linear_mse(w, X, y):
@@ -386,6 +388,7 @@ def _ts_swapped(net, X, Y, loss, optimizer):
 
 register(Spec(
     "train_step", ref.train_step, _step_cases,
+    forbidden=("ann_core.training._train_step",),
     mistakes=[
         Mistake("the parameters never changed: after net.backward(...), call "
                 "optimizer.step(net.params, net.grads) to update them.", _ts_no_step),
@@ -551,6 +554,30 @@ register(Spec(
 DIGITS_THRESHOLD = 0.97
 
 
+def _b64(a) -> list:
+    import base64
+
+    a = np.ascontiguousarray(a, dtype="<f8")
+    return [list(a.shape), base64.b64encode(a.tobytes()).decode("ascii")]
+
+
+def network_record(model) -> dict:
+    """What the grader needs to rebuild ``model``: each layer's activation, ``W`` and ``b``.
+
+    ``{"layers": [{"activation": "relu", "W": [shape, base64 float64], "b": [...]}, ...]}``
+    for a ``Sequential`` of ``Dense`` layers; ``{"not_network": type name}`` otherwise.
+    """
+    from ..layers import Dense
+
+    if not isinstance(model, Sequential) or not all(isinstance(layer, Dense) for layer in model.layers):
+        return {"not_network": type(model).__name__}
+    try:
+        return {"layers": [{"activation": str(layer.activation), "W": _b64(layer.W), "b": _b64(layer.b)}
+                           for layer in model.layers]}
+    except (TypeError, ValueError):
+        return {"not_network": type(model).__name__}
+
+
 def check_digits_accuracy(model, threshold: float = DIGITS_THRESHOLD) -> None:
     """Lesson 11's last test: ``model`` classifies the digits test split well enough.
 
@@ -563,6 +590,8 @@ def check_digits_accuracy(model, threshold: float = DIGITS_THRESHOLD) -> None:
     from ..datasets import digits
 
     name = "digits_accuracy"
+    if _os.environ.get(RECORD_ENV) == "1":  # the grader measures the accuracy itself
+        _emit({"name": name, "network": network_record(model)})
     if model is None:
         raise CheckFailed(f"{name}: model is None, so Exercise 3 is not implemented yet: build and "
                           "train the network in the cell above, leaving it in `model`.")
