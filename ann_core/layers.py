@@ -68,7 +68,8 @@ def perceptron_predict(X, w, b):
     if w.ndim != 1:
         raise ValueError(f"w must have shape (n,), got {w.shape}")
     if X.ndim not in (1, 2) or X.shape[-1] != w.shape[0]:
-        raise ValueError(f"X has shape {X.shape} but w has shape {w.shape}; X must be (N, {w.shape[0]}) or ({w.shape[0]},)")
+        raise ValueError(f"X has shape {X.shape} but w has shape {w.shape}; "
+                         f"X must be (N, {w.shape[0]}) or ({w.shape[0]},)")
     if np.ndim(b) != 0:
         raise ValueError(f"b must be a scalar (one perceptron), got shape {np.shape(b)}")
     return (X @ w + float(b) > 0).astype(np.float64)
