@@ -272,8 +272,7 @@ def _grade_batch(mode: str, tmp: Path) -> dict:
         subs.write(nb, sub_dir, student, LESSON)
     before = {"classmate": (sub_dir / "perfect1" / LESSON / f"{LESSON}.ipynb").read_bytes(),
               "ann_core": _tree_digest(course_root / "ann_core"),
-              "site": sorted(os.listdir(Path(sys.prefix) / "lib" / "python3.11" / "site-packages")),
-              "tmp": set(os.listdir("/tmp"))}
+              "site": sorted(os.listdir(Path(sys.prefix) / "lib" / "python3.11" / "site-packages"))}
     trap = Path("/tmp") / "ann-grader"  # the old fixed work directory, pre-created by someone else
     if os.geteuid() == 0 and not trap.exists():
         trap.mkdir()
@@ -281,7 +280,9 @@ def _grade_batch(mode: str, tmp: Path) -> dict:
     before["trap"] = sorted(os.listdir(trap)) if trap.is_dir() else None
     cmd = [sys.executable, "-m", "autograder", "grade", str(sub_dir), "--lesson", LESSON, "--out", str(out),
            "--workers", "2", "--timeout", "10", "--quiet"]
-    env = dict(os.environ)
+    private_tmp = tmp / "tmpdir"  # the grader's TMPDIR: everything it makes there must be gone at the end
+    private_tmp.mkdir()
+    env = dict(os.environ, TMPDIR=str(private_tmp))
     if as_account:
         home = tmp / "home"
         home.mkdir()
@@ -302,7 +303,7 @@ def _grade_batch(mode: str, tmp: Path) -> dict:
         "ann_core_after": _tree_digest(course_root / "ann_core"),
         "site_after": sorted(os.listdir(Path(sys.prefix) / "lib" / "python3.11" / "site-packages")),
         "sys_path_file": (course_root / "ann_hack.py").exists(),
-        "tmp_after": set(os.listdir("/tmp")),
+        "tmpdir_after": sorted(os.listdir(private_tmp)),
         "trap": sorted(os.listdir(trap)) if trap.is_dir() else None,
     }
     listener.close()
@@ -412,6 +413,5 @@ def test_bytes_written_and_processes_are_bounded(batch):
 
 def test_no_shared_fixed_paths_and_nothing_left_in_tmp(batch):
     _, s = batch
-    new = {n for n in s["tmp_after"] - s["before"]["tmp"] if n.startswith("ann-")}
-    assert new == set(), new
+    assert s["tmpdir_after"] == [], s["tmpdir_after"]  # every directory grade made in its TMPDIR is gone
     assert s["trap"] == s["before"]["trap"]  # a directory someone else made there is not used

@@ -9,36 +9,22 @@ Needs Playwright for Python and Debian's /usr/bin/chromium (never ``playwright i
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from browser_helpers import ROOT, free_port, jupyter_server, require_browser
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 LESSONS = ["01_layers", "02_activations"]
 TOKEN = "formgrader-test"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def graded_demo(tmp_path_factory):
     """The course (symlinked, so nothing in the repository is written) with a demo class graded in grading/demo."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip("no Chromium at /usr/bin/chromium")
-    pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+    require_browser()  # before grading: skip at once where there is no browser
     from nbgrader.api import Gradebook
 
     from autograder.course import COURSE_ID, Course
@@ -63,46 +49,22 @@ def graded_demo(tmp_path_factory):
 def formgrader(graded_demo):
     """`python -m autograder formgrader --out grading/demo` in the course root; yields its base URL."""
     root, out, _ = graded_demo
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
                JUPYTER_PLATFORM_DIRS="1")
-    log = (root / "formgrader.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "autograder", "formgrader", "--out", "grading/demo",
-                             "--port", str(port), "--no-browser", "--", f"--IdentityProvider.token={TOKEN}",
-                             "--ServerApp.ip=127.0.0.1"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={TOKEN}", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail("formgrader exited:\n" + (root / "formgrader.log").read_text()[-3000:])
-                time.sleep(0.5)
-        else:
-            pytest.fail("formgrader did not start:\n" + (root / "formgrader.log").read_text()[-3000:])
+    argv = [sys.executable, "-m", "autograder", "formgrader", "--out", "grading/demo", f"--port={port}",
+            "--no-browser", "--", f"--IdentityProvider.token={TOKEN}", "--ServerApp.ip=127.0.0.1"]
+    with jupyter_server(argv, env=env, cwd=root, token=TOKEN, log=root / "formgrader.log") as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
     assert "not a subdirectory of the notebook server root" not in (root / "formgrader.log").read_text()
 
 
 @pytest.fixture(scope="module")
-def page(formgrader):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
-        pg.goto(f"{formgrader}/formgrader?token={TOKEN}")  # log in once (the token sets a cookie)
-        yield pg
-        browser.close()
+def page(formgrader, browser):
+    pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+    pg.goto(f"{formgrader}/formgrader?token={TOKEN}")  # log in once (the token sets a cookie)
+    yield pg
+    pg.close()
 
 
 def _table(pg, url):

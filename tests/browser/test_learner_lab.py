@@ -24,19 +24,15 @@ import os
 import re
 import secrets
 import shutil
-import signal
-import socket
-import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from browser_helpers import ROOT, free_port, jupyter_server, require_browser
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("ANN_CHROMIUM", "/usr/bin/chromium")
 BUDGET = 180  # seconds for the whole test, as the issue asks
 
 WRONG_SIGMOID = '''def sigmoid(z):
@@ -50,18 +46,10 @@ RIGHT_SIGMOID = '''def sigmoid(z):
 '''
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """JupyterLab in learner mode on a copy of lessons 02, 06 and a finished 11: (base url, token, log)."""
-    pytest.importorskip("playwright", reason="no playwright: pip install -e '.[browser]'")
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"no browser at {CHROMIUM} (apt-get install chromium, or set ANN_CHROMIUM)")
+    require_browser()
     from autograder.lab import command
 
     tmp = tmp_path_factory.mktemp("learner")
@@ -70,45 +58,13 @@ def lab(tmp_path_factory):
         shutil.copytree(ROOT / "lessons" / lesson, lessons / lesson, copy_function=shutil.copy)
     (lessons / "11_mlp").mkdir(parents=True)  # a learner who finished lesson 11
     shutil.copy(ROOT / "solutions" / "11_mlp" / "11_mlp.ipynb", lessons / "11_mlp" / "11_mlp.ipynb")
-    port, token = _free_port(), secrets.token_hex(8)
+    port, token = free_port(), secrets.token_hex(8)
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp / "jupyter-config"), JUPYTER_RUNTIME_DIR=str(tmp / "runtime"))
     argv, env = command(lessons, port=port, ip="127.0.0.1", open_browser=False, exchange=False,
                         extra=[f"--IdentityProvider.token={token}"], env=env)
     log = tmp / "jupyterlab.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab did not start:\n{log.read_text()[-3000:]}")
-                time.sleep(0.5)
+    with jupyter_server(argv, env=env, cwd=tmp, token=token, log=log) as base:
         yield base, token, log
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        try:
-            b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"], headless=True)
-        except Exception as exc:  # a browser that cannot start here: say why in one line
-            pytest.skip(f"{CHROMIUM} does not start: {str(exc).splitlines()[0][:150]}")
-        yield b
-        b.close()
 
 
 class Learner:
