@@ -326,5 +326,6 @@ def main(argv=None) -> int:
     args, unknown = p.parse_known_args(argv)
     if unknown and args.command != "lab":  # only `lab` passes further options on (to jupyter lab)
         p.error(f"unrecognized arguments: {' '.join(unknown)}")
-    args.jupyter_args = unknown
+    if args.command == "lab":
+        args.jupyter_args = unknown
     return args.func(args)

@@ -114,9 +114,14 @@ def test_formgrader_shows_the_autograded_scores_and_the_notebook(page, formgrade
     assert score_inputs, "no per-cell score fields"
     # formgrader shows the automatic score as the field's placeholder and a manual score as its value.
     # Cells in order: test_weighted_sum (automatic 0, set by hand to 1), test_neuron (its check fails
-    # through weighted_sum: 0), test_column_forward and test_dense_forward (2 each)
+    # through weighted_sum: 0), then every later test cell with its full points
+    import nbformat
+
+    released = nbformat.read(str(ROOT / "lessons" / "01_layers" / "01_layers.ipynb"), as_version=4)
+    points = [c.metadata["nbgrader"]["points"] for c in released.cells
+              if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")]
     shown = [(i.get_attribute("placeholder"), i.input_value()) for i in score_inputs]
-    assert shown == [("0", "1"), ("0", ""), ("2", ""), ("2", "")], shown
+    assert shown == [("0", "1"), ("0", "")] + [(f"{p:g}", "") for p in points[2:]], shown
     score_inputs[0].scroll_into_view_if_needed()
     page.mouse.wheel(0, -250)
     page.screenshot(path=str(os.environ.get("FORMGRADER_SHOTS", tmp_path)) + "/notebook.png", full_page=False)
