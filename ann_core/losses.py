@@ -54,19 +54,19 @@ def _pair(y_true, y_pred):
     return t, p
 
 
-def _in_unit_interval(a, message: str) -> None:
-    """Raise ``ValueError(message + the first bad values)`` unless ``a`` lies in [0, 1]."""
+def _in_unit_interval(a, loss: str, name: str, what: str, hint: str = "") -> None:
+    """Raise ``ValueError`` naming the first bad values unless ``a`` lies in [0, 1]."""
     if not (0.0 <= a.min() and a.max() <= 1.0):  # False for NaN too
         bad = a[(a < 0) | (a > 1) | ~np.isfinite(a)][:3]
-        raise ValueError(message.format(bad.tolist()))
+        raise ValueError(f"{loss}: {name} must hold {what} in [0, 1], found {bad.tolist()}{hint}")
 
 
 def _probabilities(y_true, y_pred, loss: str):
     """``_pair`` for the cross-entropies: targets in [0, 1] and probabilities in [0, 1]."""
     t, p = _pair(y_true, y_pred)
-    _in_unit_interval(t, f"{loss}: y_true must hold labels in [0, 1], found {{}}")
-    _in_unit_interval(p, f"{loss}: y_pred must hold probabilities in [0, 1], found {{}} "
-                         "(did you pass logits? apply sigmoid/softmax first)")
+    _in_unit_interval(t, loss, "y_true", "labels")
+    _in_unit_interval(p, loss, "y_pred", "probabilities",
+                      " (did you pass logits? apply sigmoid/softmax first)")
     return t, p
 
 
@@ -75,6 +75,8 @@ def _one_hot_pair(y_true, y_pred):
     t, p = _probabilities(y_true, y_pred, "categorical_cross_entropy")
     if t.ndim == 0:
         raise ValueError("categorical_cross_entropy needs one-hot rows of shape (C,) or (N, C)")
+    if t.ndim == 2:
+        return t, p
     return t.reshape(-1, t.shape[-1]), p.reshape(-1, p.shape[-1])
 
 
@@ -259,8 +261,8 @@ def _labels_probs(labels, y_pred):
             f"sparse_categorical_cross_entropy: labels must be class indices in 0..{p.shape[1] - 1}, "
             f"found {bad}"
         )
-    _in_unit_interval(p, "sparse_categorical_cross_entropy: y_pred must hold probabilities in "
-                         "[0, 1], found {} (did you pass logits? apply softmax first)")
+    _in_unit_interval(p, "sparse_categorical_cross_entropy", "y_pred", "probabilities",
+                      " (did you pass logits? apply softmax first)")
     return lab, p
 
 
