@@ -117,6 +117,19 @@ def _dense_shapes(X, W, b):
     return X, W, b
 
 
+def _dense_forward(X, W, b):
+    # the kernel of dense_forward, on checked float64 arrays (Dense uses it too)
+    Z = X @ W
+    Z += b
+    return Z
+
+
+def _dense_backward(dZ, X, W, need_dX=True):
+    # the kernel of dense_backward: (dX, dW, db), on checked 2-D float64 arrays; dX is None
+    # with need_dX=False (the first layer in training, whose input gradient nobody uses)
+    return dZ @ W.T if need_dX else None, X.T @ dZ, dZ.sum(axis=0)
+
+
 def dense_forward(X, W, b):
     """Affine part of a dense layer, ``Z = X @ W + b``.
 
@@ -124,8 +137,7 @@ def dense_forward(X, W, b):
     Returns ``Z`` of shape ``(N, n_out)`` (or ``(n_out,)`` for a 1-D ``X``). Raises
     ``ValueError`` naming the shapes when they disagree.
     """
-    X, W, b = _dense_shapes(X, W, b)
-    return X @ W + b
+    return _dense_forward(*_dense_shapes(X, W, b))
 
 
 def dense_backward(dZ, X, W):
@@ -144,7 +156,7 @@ def dense_backward(dZ, X, W):
             f"dZ {dZ.shape}, X {X.shape} and W {W.shape} disagree: "
             "need dZ (N, n_out), X (N, n_in), W (n_in, n_out)"
         )
-    return dZ @ W.T, X.T @ dZ, dZ.sum(axis=0)
+    return _dense_backward(dZ, X, W)
 
 
 def init_weights(n_in: int, n_out: int, activation: str, rng: np.random.Generator):
@@ -159,26 +171,6 @@ def init_weights(n_in: int, n_out: int, activation: str, rng: np.random.Generato
         limit = np.sqrt(6.0 / (n_in + n_out))
         W = rng.uniform(-limit, limit, size=(n_in, n_out))
     return W, np.zeros(n_out)
-
-
-_F64 = np.dtype(np.float64)
-
-
-def _is_f64(a, ndim: int) -> bool:
-    """``a`` is a float64 ndarray with ``ndim`` axes, as the checked paths would make it."""
-    return type(a) is np.ndarray and a.dtype is _F64 and a.ndim == ndim
-
-
-def _softmax_rows(Z):
-    # activations.softmax of a float64 (N, C) array, without its checks
-    e = np.exp(Z - Z.max(axis=-1, keepdims=True))
-    e /= e.sum(axis=-1, keepdims=True)
-    return e
-
-
-# Dense's shortcut for the activations that matter for speed: the same formulas as
-# ann_core.activations (tests/test_bench_smoke.py compares them bit for bit)
-_FORWARD = {"relu": lambda Z: np.maximum(0.0, Z), "softmax": _softmax_rows}
 
 
 class Dense:
@@ -207,53 +199,37 @@ class Dense:
         self.db = np.zeros_like(self.b)
         self._X = self._Z = self._A = None
 
-    def forward(self, X):
-        """``X`` ``(N, n_in)`` → ``A`` ``(N, n_out)``; caches what ``backward`` needs."""
+    def forward(self, X, *, check_input: bool = True):
+        """``X`` ``(N, n_in)`` → ``A`` ``(N, n_out)``; caches what ``backward`` needs.
+
+        One sample ``(n_in,)`` is taken as ``(1, n_in)``. ``check_input=False`` skips the
+        checks of ``X`` (``dense_forward``'s) for a caller that has made them already.
+        """
         W, b = self.W, self.b
-        if (type(X) is np.ndarray and X.dtype is _F64 and X.ndim == 2 and _is_f64(W, 2)
-                and _is_f64(b, 1) and X.shape[1] == W.shape[0] and b.shape[0] == W.shape[1]):
-            # what dense_forward checks holds: the same arithmetic without its overhead
-            Z = X @ W
-            Z += b
-            f = _FORWARD.get(self.activation) or act.ACTIVATIONS[self.activation]
-        else:
+        if check_input:
             X = as_float_array(X, "X")
-            X = X[None, :] if X.ndim == 1 else X
-            Z = dense_forward(X, W, b)
-            f = act.ACTIVATIONS[self.activation]
+            X, W, b = _dense_shapes(X[None, :] if X.ndim == 1 else X, W, b)
+        Z = _dense_forward(X, W, b)
         self._X, self._Z = X, Z
-        self._A = f(Z)
+        self._A = act._KERNELS[self.activation](Z)
         return self._A
 
-    def backward(self, dA):
-        """``dA`` ``(N, n_out)`` → ``dX`` ``(N, n_in)``; fills ``self.dW`` and ``self.db``."""
-        return self._backward(dA, need_dX=True)
+    def backward(self, dA, *, check_input: bool = True, need_dX: bool = True):
+        """``dA`` ``(N, n_out)`` → ``dX`` ``(N, n_in)``; fills ``self.dW`` and ``self.db``.
 
-    def _backward(self, dA, need_dX: bool):
-        # backward; with need_dX=False (the first layer, in training) dX comes back as None
+        ``check_input=False`` skips the check that ``dA`` is a float array of the output's
+        shape; ``need_dX=False`` returns None instead of ``dX`` (not computed).
+        """
         if self._X is None:
             raise RuntimeError("call forward before backward")
-        X, Z, W = self._X, self._Z, self.W
-        if not (_is_f64(dA, 2) and dA.shape == Z.shape and _is_f64(W, 2)
-                and W.shape == (X.shape[1], Z.shape[1])):
-            # the checked functions, which raise clear errors on bad input
-            if self.activation == "softmax":
-                dZ = act.softmax_backward(dA, self._A)
-            else:
-                dZ = act.activation_backward(dA, Z, self.activation)
-            dX, self.dW, self.db = dense_backward(dZ, X, W)
-            return dX
-        # the same formulas on inputs known to be right: softmax_backward or dA ⊙ f'(Z),
-        # then dense_backward (dX, unused for the first layer in training, can be skipped)
-        if self.activation == "softmax":
-            A = self._A
-            dZ = A * (dA - (dA * A).sum(axis=-1, keepdims=True))
-        elif self.activation == "relu":
-            dZ = dA * (Z > 0)  # relu_grad(Z) is (Z > 0) as 1.0 / 0.0
-        else:
-            dZ = dA * act.DERIVATIVES[self.activation](Z)
-        self.dW, self.db = X.T @ dZ, dZ.sum(axis=0)
-        return dZ @ W.T if need_dX else None
+        if check_input:
+            dA = as_float_array(dA, "dA")
+            if dA.shape != self._Z.shape:
+                raise ValueError(f"dA has shape {dA.shape} but the layer's output has shape "
+                                 f"{self._Z.shape}; they must match")
+        dZ = act._backward(dA, self._Z, self._A, self.activation)
+        dX, self.dW, self.db = _dense_backward(dZ, self._X, self.W, need_dX)
+        return dX
 
     @property
     def params(self):

@@ -25,9 +25,16 @@ loss                            formula (``d = y_pred − y_true``)             
 Cross-entropies take probabilities and clip them to ``[1e-12, 1 − 1e-12]`` so that
 ``log(0)`` never appears. Focal loss follows Lin et al. (2017) and torchvision:
 ``α_t = α`` for positives and ``1 − α`` for negatives.
+
+Each differentiable loss is written once, in a private kernel (``_mse``, ``_cce``, …) that
+takes checked float64 arrays ``(t, p)`` and returns the loss and its gradient. ``mse`` checks
+its input and returns the kernel's loss, ``mse_grad`` its gradient; the training loop
+(``training.train_step``) checks its input once and calls the kernel for both.
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import numpy as np
 
@@ -36,7 +43,9 @@ from ._validate import as_float_array, same_shape
 EPS = 1e-12
 
 
+# ------------------------------------------------------------------ checks
 def _pair(y_true, y_pred):
+    """``(y_true, y_pred)`` as float64 arrays of one shape, not empty."""
     t = as_float_array(y_true, "y_true")
     p = as_float_array(y_pred, "y_pred")
     same_shape(t, p, ("y_true", "y_pred"))
@@ -45,56 +54,131 @@ def _pair(y_true, y_pred):
     return t, p
 
 
+def _in_unit_interval(a, loss: str, name: str, what: str, hint: str = "") -> None:
+    """Raise ``ValueError`` naming the first bad values unless ``a`` lies in [0, 1]."""
+    if not (0.0 <= a.min() and a.max() <= 1.0):  # False for NaN too
+        bad = a[(a < 0) | (a > 1) | ~np.isfinite(a)][:3]
+        raise ValueError(f"{loss}: {name} must hold {what} in [0, 1], found {bad.tolist()}{hint}")
+
+
 def _probabilities(y_true, y_pred, loss: str):
-    """Validate targets and probabilities for the cross-entropies; return clipped ``p``."""
+    """``_pair`` for the cross-entropies: targets in [0, 1] and probabilities in [0, 1]."""
     t, p = _pair(y_true, y_pred)
-    if np.any((t < 0) | (t > 1)) or not np.all(np.isfinite(t)):
-        bad = t[(t < 0) | (t > 1) | ~np.isfinite(t)][:3]
-        raise ValueError(f"{loss}: y_true must hold labels in [0, 1], found {bad.tolist()}")
-    if np.any((p < 0) | (p > 1)) or not np.all(np.isfinite(p)):
-        bad = p[(p < 0) | (p > 1) | ~np.isfinite(p)][:3]
-        raise ValueError(
-            f"{loss}: y_pred must hold probabilities in [0, 1], found {bad.tolist()} "
-            "(did you pass logits? apply sigmoid/softmax first)"
-        )
-    inside = (p >= EPS) & (p <= 1 - EPS)  # where the clip is the identity
-    return t, np.clip(p, EPS, 1 - EPS), inside
+    _in_unit_interval(t, loss, "y_true", "labels")
+    _in_unit_interval(p, loss, "y_pred", "probabilities",
+                      " (did you pass logits? apply sigmoid/softmax first)")
+    return t, p
 
 
+def _one_hot_pair(y_true, y_pred):
+    """``_probabilities`` for the categorical cross-entropy, as rows ``(N, C)``."""
+    t, p = _probabilities(y_true, y_pred, "categorical_cross_entropy")
+    if t.ndim == 0:
+        raise ValueError("categorical_cross_entropy needs one-hot rows of shape (C,) or (N, C)")
+    if t.ndim == 2:
+        return t, p
+    return t.reshape(-1, t.shape[-1]), p.reshape(-1, p.shape[-1])
+
+
+# ------------------------------------------------------------------ kernels: (loss, gradient)
+def _mean(a) -> float:
+    # np.mean(a) over every element, the same number without np.mean's Python-level overhead
+    return float(np.add.reduce(a, axis=None) / a.size)
+
+
+def _clip(p):
+    """``p`` clipped to ``[EPS, 1 − EPS]``, and where the clip changed nothing (None: everywhere).
+
+    Where the clip is active the clipped loss is flat in ``p``, so its gradient is 0 there.
+    """
+    if EPS <= p.min() and p.max() <= 1 - EPS:  # the usual case: nothing to clip
+        return p, None
+    return np.clip(p, EPS, 1 - EPS), (p >= EPS) & (p <= 1 - EPS)
+
+
+def _zero_outside(g, inside):
+    return g if inside is None else np.where(inside, g, 0.0)
+
+
+def _mse(t, p):
+    return _mean((p - t) ** 2), 2.0 * (p - t) / p.size
+
+
+def _half_sse(t, p):
+    return float(0.5 * np.sum((p - t) ** 2)), p - t
+
+
+def _mae(t, p):
+    return _mean(np.abs(p - t)), np.sign(p - t) / p.size
+
+
+def _huber(t, p, delta=1.0):
+    d = p - t
+    a = np.abs(d)
+    loss = _mean(np.where(a < delta, 0.5 * a**2, delta * (a - 0.5 * delta)))
+    return loss, np.where(a < delta, d, delta * np.sign(d)) / p.size
+
+
+def _bce(t, p):
+    p, inside = _clip(p)
+    loss = _mean(-(t * np.log(p) + (1 - t) * np.log(1 - p)))
+    return loss, _zero_outside((p - t) / (p * (1 - p)), inside) / p.size
+
+
+def _cce(t, p):
+    # t, p: (N, C)
+    p, inside = _clip(p)
+    loss = _mean(-(t * np.log(p)).sum(axis=-1))
+    return loss, _zero_outside(-t / p, inside) / t.shape[0]
+
+
+def _focal(t, p, alpha=0.25, gamma=2.0):
+    p, inside = _clip(p)
+    ce = -(t * np.log(p) + (1 - t) * np.log(1 - p))
+    dce = -t / p + (1 - t) / (1 - p)
+    p_t = p * t + (1 - p) * (1 - t)
+    dp_t = 2 * t - 1
+    alpha_t = alpha * t + (1 - alpha) * (1 - t)
+    loss = _mean(alpha_t * (1 - p_t) ** gamma * ce)
+    g = alpha_t * (-gamma * (1 - p_t) ** (gamma - 1) * dp_t * ce + (1 - p_t) ** gamma * dce)
+    return loss, _zero_outside(g, inside) / p.size
+
+
+# ------------------------------------------------------------------ the losses
 def mse(y_true, y_pred) -> float:
     """Mean squared error ``mean((y_pred − y_true)²)`` over every element. ``mse([2], [3]) = 1``."""
-    t, p = _pair(y_true, y_pred)
-    return float(np.mean((p - t) ** 2))
+    return _mse(*_pair(y_true, y_pred))[0]
 
 
 def mse_grad(y_true, y_pred):
     """``∂mse/∂y_pred = 2 (y_pred − y_true) / N``, N the number of elements; shape of ``y_pred``."""
-    t, p = _pair(y_true, y_pred)
-    return 2.0 * (p - t) / p.size
+    return _mse(*_pair(y_true, y_pred))[1]
 
 
 def half_sse(y_true, y_pred) -> float:
     """Half the sum of squared errors ``½ Σ (y_pred − y_true)²`` (the articles' ``E``)."""
-    t, p = _pair(y_true, y_pred)
-    return float(0.5 * np.sum((p - t) ** 2))
+    return _half_sse(*_pair(y_true, y_pred))[0]
 
 
 def half_sse_grad(y_true, y_pred):
     """``∂half_sse/∂y_pred = y_pred − y_true`` (the ½ cancels the 2); shape of ``y_pred``."""
-    t, p = _pair(y_true, y_pred)
-    return p - t
+    return _half_sse(*_pair(y_true, y_pred))[1]
 
 
 def mae(y_true, y_pred) -> float:
     """Mean absolute error (L1) ``mean(|y_pred − y_true|)``."""
-    t, p = _pair(y_true, y_pred)
-    return float(np.mean(np.abs(p - t)))
+    return _mae(*_pair(y_true, y_pred))[0]
 
 
 def mae_grad(y_true, y_pred):
     """``sign(y_pred − y_true) / N`` (0 where they are equal, as in PyTorch)."""
-    t, p = _pair(y_true, y_pred)
-    return np.sign(p - t) / p.size
+    return _mae(*_pair(y_true, y_pred))[1]
+
+
+def _huber_delta(delta):
+    if not delta > 0:
+        raise ValueError(f"huber: delta must be positive, got {delta}")
+    return delta
 
 
 def huber(y_true, y_pred, delta: float = 1.0) -> float:
@@ -102,20 +186,14 @@ def huber(y_true, y_pred, delta: float = 1.0) -> float:
 
     Matches ``torch.nn.HuberLoss(delta=δ)``. ``huber([0], [2], delta=1) = 1.5``.
     """
-    if not delta > 0:
-        raise ValueError(f"huber: delta must be positive, got {delta}")
-    t, p = _pair(y_true, y_pred)
-    a = np.abs(p - t)
-    return float(np.mean(np.where(a < delta, 0.5 * a**2, delta * (a - 0.5 * delta))))
+    delta = _huber_delta(delta)
+    return _huber(*_pair(y_true, y_pred), delta)[0]
 
 
 def huber_grad(y_true, y_pred, delta: float = 1.0):
     """``∂huber/∂y_pred``: ``d / N`` inside ``|d| < δ``, ``δ sign(d) / N`` outside."""
-    if not delta > 0:
-        raise ValueError(f"huber: delta must be positive, got {delta}")
-    t, p = _pair(y_true, y_pred)
-    d = p - t
-    return np.where(np.abs(d) < delta, d, delta * np.sign(d)) / p.size
+    delta = _huber_delta(delta)
+    return _huber(*_pair(y_true, y_pred), delta)[1]
 
 
 def binary_cross_entropy(y_true, y_pred) -> float:
@@ -123,21 +201,12 @@ def binary_cross_entropy(y_true, y_pred) -> float:
 
     ``binary_cross_entropy([1], [0.9]) ≈ 0.1054``.
     """
-    t, p, _ = _probabilities(y_true, y_pred, "binary_cross_entropy")
-    return float(np.mean(-(t * np.log(p) + (1 - t) * np.log(1 - p))))
+    return _bce(*_probabilities(y_true, y_pred, "binary_cross_entropy"))[0]
 
 
 def binary_cross_entropy_grad(y_true, y_pred):
     """``(p − t) / (p (1 − p)) / N`` with ``p`` clipped (0 where the clip is active)."""
-    t, p, inside = _probabilities(y_true, y_pred, "binary_cross_entropy")
-    return np.where(inside, (p - t) / (p * (1 - p)), 0.0) / p.size
-
-
-def _one_hot_pair(y_true, y_pred):
-    t, p, inside = _probabilities(y_true, y_pred, "categorical_cross_entropy")
-    if t.ndim == 0:
-        raise ValueError("categorical_cross_entropy needs one-hot rows of shape (C,) or (N, C)")
-    return t.reshape(-1, t.shape[-1]), p.reshape(-1, p.shape[-1]), inside.reshape(-1, p.shape[-1])
+    return _bce(*_probabilities(y_true, y_pred, "binary_cross_entropy"))[1]
 
 
 def categorical_cross_entropy(y_true, y_pred) -> float:
@@ -147,19 +216,16 @@ def categorical_cross_entropy(y_true, y_pred) -> float:
     ``(N, C)`` (or ``(C,)`` for one sample). Integer class labels must be one-hot
     encoded first (``ann_core.datasets.one_hot``).
     """
-    t, p, _ = _one_hot_pair(y_true, y_pred)
-    return float(np.mean(-np.sum(t * np.log(p), axis=-1)))
+    return _cce(*_one_hot_pair(y_true, y_pred))[0]
 
 
 def categorical_cross_entropy_grad(y_true, y_pred):
     """``−t / p / N`` with ``N`` the number of samples (rows); shape of ``y_pred``."""
-    shape = np.shape(y_pred)
-    t, p, inside = _one_hot_pair(y_true, y_pred)
-    return (np.where(inside, -t / p, 0.0) / t.shape[0]).reshape(shape)
+    return _cce(*_one_hot_pair(y_true, y_pred))[1].reshape(np.shape(y_pred))
 
 
 def _labels_probs(labels, y_pred):
-    """Validate integer ``labels`` (N,) against probabilities ``y_pred`` (N, C); clip ``p``."""
+    """Validate integer ``labels`` (N,) against probabilities ``y_pred`` (N, C)."""
     try:
         lab = np.asarray(labels)
     except Exception as exc:
@@ -195,14 +261,17 @@ def _labels_probs(labels, y_pred):
             f"sparse_categorical_cross_entropy: labels must be class indices in 0..{p.shape[1] - 1}, "
             f"found {bad}"
         )
-    if np.any((p < 0) | (p > 1)) or not np.all(np.isfinite(p)):
-        bad = p[(p < 0) | (p > 1) | ~np.isfinite(p)][:3]
-        raise ValueError(
-            f"sparse_categorical_cross_entropy: y_pred must hold probabilities in [0, 1], found "
-            f"{bad.tolist()} (did you pass logits? apply softmax first)"
-        )
-    inside = (p >= EPS) & (p <= 1 - EPS)
-    return lab, np.clip(p, EPS, 1 - EPS), inside
+    _in_unit_interval(p, "sparse_categorical_cross_entropy", "y_pred", "probabilities",
+                      " (did you pass logits? apply softmax first)")
+    return lab, p
+
+
+def _sparse_cce(lab, p):
+    p, inside = _clip(p)
+    rows = np.arange(lab.size)
+    g = np.zeros_like(p)
+    g[rows, lab] = -1.0 / p[rows, lab]
+    return _mean(-np.log(p[rows, lab])), _zero_outside(g, inside) / lab.size
 
 
 def sparse_categorical_cross_entropy(labels, y_pred) -> float:
@@ -213,17 +282,12 @@ def sparse_categorical_cross_entropy(labels, y_pred) -> float:
     ``sparse_categorical_crossentropy``). ``sparse_categorical_cross_entropy([2],
     softmax([[1, 2, 3]])) ≈ 0.4076``.
     """
-    lab, p, _ = _labels_probs(labels, y_pred)
-    return float(np.mean(-np.log(p[np.arange(lab.size), lab])))
+    return _sparse_cce(*_labels_probs(labels, y_pred))[0]
 
 
 def sparse_categorical_cross_entropy_grad(labels, y_pred):
     """``∂/∂y_pred``: ``−1 / (p[n, labels[n]] N)`` at each true class, 0 elsewhere; shape ``(N, C)``."""
-    lab, p, inside = _labels_probs(labels, y_pred)
-    rows = np.arange(lab.size)
-    g = np.zeros_like(p)
-    g[rows, lab] = np.where(inside[rows, lab], -1.0 / p[rows, lab], 0.0) / lab.size
-    return g
+    return _sparse_cce(*_labels_probs(labels, y_pred))[1]
 
 
 def _weight_list(weights, lam):
@@ -268,6 +332,13 @@ def l2_penalty_grad(weights, lam):
     return [lam * W for W in arrays]
 
 
+def _focal_params(alpha, gamma):
+    if not 0 <= alpha <= 1:
+        raise ValueError(f"focal_loss: alpha must be in [0, 1], got {alpha}")
+    if not gamma >= 0:
+        raise ValueError(f"focal_loss: gamma must be >= 0, got {gamma}")
+
+
 def focal_loss(y_true, y_pred, alpha: float = 0.25, gamma: float = 2.0) -> float:
     """Binary focal loss ``−α_t (1 − p_t)^γ log p_t``, mean over elements.
 
@@ -275,32 +346,16 @@ def focal_loss(y_true, y_pred, alpha: float = 0.25, gamma: float = 2.0) -> float
     where ``t = 0`` (Lin et al. 2017; torchvision's ``sigmoid_focal_loss`` on
     probabilities). With ``γ = 0`` and ``α = 0.5`` it is half the binary cross-entropy.
     """
-    t, p, _ = _probabilities(y_true, y_pred, "focal_loss")
+    t, p = _probabilities(y_true, y_pred, "focal_loss")
     _focal_params(alpha, gamma)
-    ce = -(t * np.log(p) + (1 - t) * np.log(1 - p))
-    p_t = p * t + (1 - p) * (1 - t)
-    alpha_t = alpha * t + (1 - alpha) * (1 - t)
-    return float(np.mean(alpha_t * (1 - p_t) ** gamma * ce))
+    return _focal(t, p, alpha, gamma)[0]
 
 
 def focal_loss_grad(y_true, y_pred, alpha: float = 0.25, gamma: float = 2.0):
     """``∂focal_loss/∂y_pred`` (product rule on ``α_t (1 − p_t)^γ · ce``), shape of ``y_pred``."""
-    t, p, inside = _probabilities(y_true, y_pred, "focal_loss")
+    t, p = _probabilities(y_true, y_pred, "focal_loss")
     _focal_params(alpha, gamma)
-    ce = -(t * np.log(p) + (1 - t) * np.log(1 - p))
-    dce = -t / p + (1 - t) / (1 - p)
-    p_t = p * t + (1 - p) * (1 - t)
-    dp_t = 2 * t - 1
-    alpha_t = alpha * t + (1 - alpha) * (1 - t)
-    g = alpha_t * (-gamma * (1 - p_t) ** (gamma - 1) * dp_t * ce + (1 - p_t) ** gamma * dce)
-    return np.where(inside, g, 0.0) / p.size
-
-
-def _focal_params(alpha, gamma):
-    if not 0 <= alpha <= 1:
-        raise ValueError(f"focal_loss: alpha must be in [0, 1], got {alpha}")
-    if not gamma >= 0:
-        raise ValueError(f"focal_loss: gamma must be >= 0, got {gamma}")
+    return _focal(t, p, alpha, gamma)[1]
 
 
 def zero_one_loss(y_true, y_pred) -> float:
@@ -348,4 +403,17 @@ GRADIENTS = {
     "binary_cross_entropy": binary_cross_entropy_grad,
     "categorical_cross_entropy": categorical_cross_entropy_grad,
     "focal_loss": focal_loss_grad,
+}
+
+# The training loop's view of the same losses: each name's checks of ``(y_true, y_pred)`` and
+# its kernel. ``training.train_step`` checks once and calls the kernel for the loss and its
+# gradient: the numbers of ``LOSSES[name]`` and ``GRADIENTS[name]``, bit for bit.
+_TRAINING = {
+    "mse": (_pair, _mse),
+    "half_sse": (_pair, _half_sse),
+    "mae": (_pair, _mae),
+    "huber": (_pair, _huber),
+    "binary_cross_entropy": (partial(_probabilities, loss="binary_cross_entropy"), _bce),
+    "categorical_cross_entropy": (_one_hot_pair, _cce),
+    "focal_loss": (partial(_probabilities, loss="focal_loss"), _focal),
 }

@@ -92,23 +92,25 @@ class Sequential:
         rng = np.random.default_rng(seed)
         return cls(Dense(m, n, a, rng=rng) for m, n, a in zip(sizes, sizes[1:], activations, strict=False))
 
-    def forward(self, X):
-        for layer in self.layers:
-            X = layer.forward(X)
+    def forward(self, X, *, check_input: bool = True):
+        """``X`` ``(N, n_in)`` → ``(N, n_out)``. Only the first layer checks its input (not
+        even it with ``check_input=False``): every other layer's input is a layer's output."""
+        for k, layer in enumerate(self.layers):
+            X = layer.forward(X, check_input=check_input and k == 0)
         return X
 
     __call__ = forward
 
-    def backward(self, dY):
-        for layer in reversed(self.layers):
-            dY = layer.backward(dY)
-        return dY
+    def backward(self, dY, *, check_input: bool = True, need_dX: bool = True):
+        """``dY = ∂E/∂Y`` ``(N, n_out)`` → ``∂E/∂X`` ``(N, n_in)``; fills every ``dW``, ``db``.
 
-    def _backward_params(self, dY):
-        # backward for training: fills every dW, db but skips ∂E/∂X of the input (unused)
-        for i in range(len(self.layers) - 1, -1, -1):
-            layer = self.layers[i]
-            dY = layer._backward(dY, need_dX=i > 0) if hasattr(layer, "_backward") else layer.backward(dY)
+        Only the last layer checks ``dY`` (not even it with ``check_input=False``).
+        ``need_dX=False`` returns None instead of ``∂E/∂X``, which training does not use.
+        """
+        last = len(self.layers) - 1
+        for k, layer in enumerate(reversed(self.layers)):
+            dY = layer.backward(dY, check_input=check_input and k == 0, need_dX=need_dX or k < last)
+        return dY
 
     def predict_proba(self, X):
         """The network's output, ``(N, n_out)``."""

@@ -18,11 +18,14 @@ function            rule (``g = ∂E/∂w``)                              return
 ε sits *outside* the square root (PyTorch's choice; some of the source articles put
 it inside, ``√(G + ε)``, which changes the first steps when ``G`` is small).
 
+Each rule is written once, in a private kernel (``_sgd``, ``_adam``, …) that updates
+checked float64 arrays in place. The functions above check their input, copy it and apply
+the kernel, so they stay pure.
+
 The classes ``SGD, Momentum, AdaGrad, RMSprop, Adam`` keep the state for a list of
 parameter arrays and update those arrays in place: ``opt.step(net.params, net.grads)``.
-Each step applies the rule once, to all the arrays joined into one vector (SGD, Momentum,
-AdaGrad and RMSprop through the functions above; Adam performs ``adam_update``'s operations
-in place): the same numbers as one call of the function per array, bit for bit.
+Each step applies the kernel once, to all the arrays joined into one vector: the same
+numbers as one call of the function per array, bit for bit.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ from ._validate import as_float_array
 
 
 def _wg(w, g):
-    w = as_float_array(w, "w")
+    """A float64 copy of ``w`` (to update) and ``g`` as float64, checked to match."""
+    w = np.array(as_float_array(w, "w"))
     g = as_float_array(g, "g")
     if w.shape != g.shape:
         raise ValueError(f"w has shape {w.shape} but its gradient g has shape {g.shape}")
@@ -41,16 +45,51 @@ def _wg(w, g):
 
 
 def _state(s, w, name):
-    s = as_float_array(s, name)
+    """A float64 copy of the state ``s`` (to update), checked to match ``w``."""
+    s = np.array(as_float_array(s, name))
     if s.shape != w.shape:
         raise ValueError(f"{name} has shape {s.shape} but w has shape {w.shape}; start it as np.zeros_like(w)")
     return s
 
 
+# ------------------------------------------------------------------ kernels (in place)
+def _sgd(w, g, lr):
+    w -= lr * g
+
+
+def _momentum(w, g, v, lr, mu):
+    v *= mu
+    v -= lr * g
+    w += v
+
+
+def _adagrad(w, g, G, lr, eps):
+    G += g * g
+    w -= lr * g / (np.sqrt(G) + eps)
+
+
+def _rmsprop(w, g, s, lr, rho, eps):
+    s *= rho
+    s += (1 - rho) * g * g
+    w -= lr * g / (np.sqrt(s) + eps)
+
+
+def _adam(w, g, m, v, t, lr, beta1, beta2, eps):
+    m *= beta1
+    m += (1 - beta1) * g
+    v *= beta2
+    v += (1 - beta2) * g * g
+    m_hat = m / (1 - beta1**t)
+    v_hat = v / (1 - beta2**t)
+    w -= lr * m_hat / (np.sqrt(v_hat) + eps)
+
+
+# ------------------------------------------------------------------ the update functions
 def sgd_update(w, g, lr):
     """Plain gradient descent ``w ← w − lr g``. Shapes: ``w``, ``g`` equal; returns new ``w``."""
     w, g = _wg(w, g)
-    return w - lr * g
+    _sgd(w, g, lr)
+    return w
 
 
 def momentum_update(w, g, v, lr, mu=0.9):
@@ -59,22 +98,25 @@ def momentum_update(w, g, v, lr, mu=0.9):
     Same trajectory as ``torch.optim.SGD(momentum=μ)`` (which keeps ``v / −lr``).
     """
     w, g = _wg(w, g)
-    v = mu * _state(v, w, "v") - lr * g
-    return w + v, v
+    v = _state(v, w, "v")
+    _momentum(w, g, v, lr, mu)
+    return w, v
 
 
 def adagrad_update(w, g, G, lr, eps=1e-10):
     """AdaGrad ``G ← G + g²``, ``w ← w − lr g / (√G + ε)``; start ``G = 0``. Returns ``(w, G)``."""
     w, g = _wg(w, g)
-    G = _state(G, w, "G") + g * g
-    return w - lr * g / (np.sqrt(G) + eps), G
+    G = _state(G, w, "G")
+    _adagrad(w, g, G, lr, eps)
+    return w, G
 
 
 def rmsprop_update(w, g, s, lr, rho=0.99, eps=1e-8):
     """RMSprop ``s ← ρ s + (1 − ρ) g²``, ``w ← w − lr g / (√s + ε)``. Returns ``(w, s)``."""
     w, g = _wg(w, g)
-    s = rho * _state(s, w, "s") + (1 - rho) * g * g
-    return w - lr * g / (np.sqrt(s) + eps), s
+    s = _state(s, w, "s")
+    _rmsprop(w, g, s, lr, rho, eps)
+    return w, s
 
 
 def adam_update(w, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
@@ -82,34 +124,32 @@ def adam_update(w, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
     w, g = _wg(w, g)
     if int(t) != t or t < 1:
         raise ValueError(f"t is the step number and starts at 1, got {t}")
-    m = beta1 * _state(m, w, "m") + (1 - beta1) * g
-    v = beta2 * _state(v, w, "v") + (1 - beta2) * g * g
-    m_hat = m / (1 - beta1**t)
-    v_hat = v / (1 - beta2**t)
-    return w - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+    m, v = _state(m, w, "m"), _state(v, w, "v")
+    _adam(w, g, m, v, t, lr, beta1, beta2, eps)
+    return w, m, v
 
 
-_F64 = np.dtype(np.float64)
-
-
+# ------------------------------------------------------------------ stateful optimizers
 class Optimizer:
     """Base class: keeps the state for a list of parameter arrays and updates them in place.
 
-    ``step`` joins the parameters and the gradients into one flat vector each and calls the
-    update rule once on them. Every rule is elementwise, so the numbers are exactly those
+    ``step`` joins the parameters and the gradients into one flat vector each and applies
+    the kernel once to them. Every rule is elementwise, so the numbers are exactly those
     of one call per array; one call instead of one per array matters for small layers,
     whose cost is NumPy's per-call overhead rather than arithmetic. The state (``v``, ``G``,
     ``s`` or ``m, v``) is kept flat too; ``state`` shows it per array.
     """
+
+    n_state = 0  # how many state vectors the rule keeps (v; G; s; m and v)
 
     def __init__(self, lr):
         if not lr > 0:
             raise ValueError(f"learning rate must be positive, got {lr}")
         self.lr = lr
         self.t = 0
-        self._flat_state: tuple = ()
         self._shapes: tuple | None = None  # the arrays' shapes, fixed by the first step
-        self._w = self._g = None  # buffers for the joined parameters and gradients
+        self._flat_state: tuple = ()
+        self._w = self._g = None  # the joined parameters and gradients
         self._w_views: tuple = ()  # self._w seen as the parameter arrays
 
     @property
@@ -128,22 +168,19 @@ class Optimizer:
         ends = np.cumsum([0] + sizes)
         self._w_views = tuple(self._w[a:b].reshape(shape)
                               for a, b, shape in zip(ends[:-1], ends[1:], shapes, strict=True))
-        self._flat_state = self._init(self._w)
+        self._flat_state = tuple(np.zeros(sum(sizes)) for _ in range(self.n_state))
         self._shapes = shapes
 
-    def step(self, params, grads):
-        """Apply one update to every array in ``params`` (in place) given ``grads``."""
+    def step(self, params, grads, *, check_input: bool = True):
+        """Apply one update to every array in ``params`` (in place) given ``grads``.
+
+        ``check_input=False`` skips the checks that the gradients are float arrays of the
+        parameters' shapes (for the training loop, whose gradients come from the layers).
+        """
         params, grads = list(params), list(grads)
-        if len(params) != len(grads):
-            raise ValueError(f"{len(params)} parameter arrays but {len(grads)} gradients")
-        shapes = tuple(p.shape if type(p) is np.ndarray else np.shape(p) for p in params)
-        gs = []
-        for g, shape in zip(grads, shapes, strict=True):
-            if not (type(g) is np.ndarray and g.dtype is _F64):
-                g = as_float_array(g, "g")
-            if g.shape != shape:
-                raise ValueError(f"w has shape {shape} but its gradient g has shape {g.shape}")
-            gs.append(g.ravel())
+        if check_input:
+            grads = _check_step(params, grads)
+        shapes = tuple(p.shape for p in params)
         if shapes != self._shapes:
             if self._shapes is not None:
                 raise ValueError(
@@ -152,100 +189,78 @@ class Optimizer:
                 )
             self._layout(shapes)
         if params:
-            np.concatenate([(p if type(p) is np.ndarray and p.dtype is _F64 else as_float_array(p, "w"))
-                            .ravel() for p in params], out=self._w)
-            np.concatenate(gs, out=self._g)
+            np.concatenate([p.ravel() for p in params], out=self._w)
+            np.concatenate([g.ravel() for g in grads], out=self._g)
         self.t += 1
-        new_w, *state = self._update(self._w, self._g, self._flat_state)
-        self._flat_state = tuple(state)
-        if new_w is self._w:  # updated in place (Adam): the views see it
-            for p, view in zip(params, self._w_views, strict=True):
-                p[...] = view
-        else:
-            start = 0
-            for p in params:
-                stop = start + p.size
-                p[...] = new_w[start:stop].reshape(p.shape)
-                start = stop
+        self._update(self._w, self._g, *self._flat_state)
+        for p, view in zip(params, self._w_views, strict=True):
+            p[...] = view
 
-    def _init(self, p):
-        return ()
+
+def _check_step(params, grads):
+    """``grads`` as float64 arrays, checked against ``params`` (float arrays, updated in place)."""
+    if len(params) != len(grads):
+        raise ValueError(f"{len(params)} parameter arrays but {len(grads)} gradients")
+    checked = []
+    for i, (p, g) in enumerate(zip(params, grads, strict=True)):
+        if not (isinstance(p, np.ndarray) and p.dtype.kind == "f"):
+            what = f"array of dtype {p.dtype}" if isinstance(p, np.ndarray) else type(p).__name__
+            raise TypeError(f"params[{i}] must be a float NumPy array (the optimizer updates it in "
+                            f"place), got {what}")
+        g = as_float_array(g, "g")
+        if g.shape != p.shape:
+            raise ValueError(f"w has shape {p.shape} but its gradient g has shape {g.shape}")
+        checked.append(g)
+    return checked
 
 
 class SGD(Optimizer):
-    def _update(self, p, g, state):
-        return (sgd_update(p, g, self.lr),)
+    def _update(self, w, g):
+        _sgd(w, g, self.lr)
 
 
 class Momentum(Optimizer):
+    n_state = 1
+
     def __init__(self, lr, mu=0.9):
         super().__init__(lr)
         self.mu = mu
 
-    def _init(self, p):
-        return (np.zeros_like(p),)
-
-    def _update(self, p, g, state):
-        return momentum_update(p, g, state[0], self.lr, self.mu)
+    def _update(self, w, g, v):
+        _momentum(w, g, v, self.lr, self.mu)
 
 
 class AdaGrad(Optimizer):
+    n_state = 1
+
     def __init__(self, lr, eps=1e-10):
         super().__init__(lr)
         self.eps = eps
 
-    def _init(self, p):
-        return (np.zeros_like(p),)
-
-    def _update(self, p, g, state):
-        return adagrad_update(p, g, state[0], self.lr, self.eps)
+    def _update(self, w, g, G):
+        _adagrad(w, g, G, self.lr, self.eps)
 
 
 class RMSprop(Optimizer):
+    n_state = 1
+
     def __init__(self, lr, rho=0.99, eps=1e-8):
         super().__init__(lr)
         self.rho, self.eps = rho, eps
 
-    def _init(self, p):
-        return (np.zeros_like(p),)
-
-    def _update(self, p, g, state):
-        return rmsprop_update(p, g, state[0], self.lr, self.rho, self.eps)
+    def _update(self, w, g, s):
+        _rmsprop(w, g, s, self.lr, self.rho, self.eps)
 
 
 class Adam(Optimizer):
+    n_state = 2
+
     def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
         super().__init__(lr)
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
-        self._scratch = (np.zeros(0), np.zeros(0))
 
-    def _init(self, p):
-        return (np.zeros_like(p), np.zeros_like(p))
-
-    def _update(self, p, g, state):
-        """``adam_update``'s operations in its order, written into ``p``, ``m``, ``v`` and two
-        scratch arrays instead of new arrays: the same numbers bit for bit, with fewer
-        allocations (the training loop's hot spot). ``p`` is ``step``'s joined copy."""
-        m, v = state
-        beta1, beta2, t = self.beta1, self.beta2, self.t
-        if self._scratch[0].shape != p.shape:
-            self._scratch = (np.empty_like(p), np.empty_like(p))
-        a, b = self._scratch
-        m *= beta1  # m ← β1 m + (1 − β1) g
-        np.multiply(1 - beta1, g, out=a)
-        m += a
-        v *= beta2  # v ← β2 v + (1 − β2) g²
-        np.multiply(1 - beta2, g, out=a)
-        a *= g
-        v += a
-        np.divide(m, 1 - beta1**t, out=a)  # lr · m̂
-        a *= self.lr
-        np.divide(v, 1 - beta2**t, out=b)  # √v̂ + ε
-        np.sqrt(b, out=b)
-        b += self.eps
-        a /= b
-        p -= a
-        return p, m, v
+    def _update(self, w, g, m, v):
+        _adam(w, g, m, v, self.t, self.lr, self.beta1, self.beta2, self.eps)
 
 
 OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adagrad": AdaGrad, "rmsprop": RMSprop, "adam": Adam}

@@ -68,73 +68,37 @@ def train_epoch(w, X, y, grad_fn, lr, batch_size: int, rng):
     return w, losses_
 
 
-def train_step(net, X, Y, loss: str, optimizer) -> float:
-    """One forward → loss → backward → update on a batch; returns the batch loss."""
-    _check_loss(loss)
-    return _train_step(net, X, Y, loss, optimizer)
+def train_step(net, X, Y, loss: str, optimizer, *, check_input: bool = True) -> float:
+    """One forward → loss → backward → update on a batch; returns the batch loss.
+
+    ``net`` is a ``Sequential``, ``X`` ``(N, n_in)``, ``Y`` the targets in the network's output
+    shape ``(N, n_out)``, ``loss`` a key of ``losses.GRADIENTS``, ``optimizer`` an ann_core
+    optimizer. The same numbers as
+
+        Y_hat = net.forward(X)
+        value = losses.LOSSES[loss](Y, Y_hat)
+        net.backward(losses.GRADIENTS[loss](Y, Y_hat))
+        optimizer.step(net.params, net.grads)
+
+    with ``X``, ``Y`` and ``Y_hat`` checked once (not at all with ``check_input=False``, as
+    ``fit`` calls it after checking its whole data set), the loss and its gradient computed
+    in one pass, and the unused gradient of the input ``X`` not computed.
+    """
+    if check_input:
+        _check_loss(loss)
+    check_pair, kernel = losses._TRAINING[loss]
+    Y_hat = net.forward(X, check_input=check_input)
+    if check_input:
+        Y, Y_hat = check_pair(Y, Y_hat)
+    value, dY = kernel(Y, Y_hat)
+    net.backward(dY, check_input=False, need_dX=False)
+    optimizer.step(net.params, net.grads, check_input=False)
+    return value
 
 
 def _check_loss(loss):
     if loss not in losses.GRADIENTS:
         raise ValueError(f"unknown loss {loss!r}; choose one of {sorted(losses.GRADIENTS)}")
-
-
-def _train_step(net, X, Y, loss, optimizer, targets_ok: bool = False) -> float:
-    # train_step; targets_ok: fit has checked once that all of Y lies in [0, 1]
-    Y_hat = net.forward(X)
-    value, dY = _loss_and_grad(loss, Y, Y_hat, targets_ok)
-    getattr(net, "_backward_params", net.backward)(dY)  # Sequential skips the unused ∂E/∂X
-    optimizer.step(net.params, net.grads)
-    return value
-
-
-def _loss_and_grad(loss: str, Y, Y_hat, targets_ok: bool = False):
-    """``(losses.LOSSES[loss](Y, Y_hat), losses.GRADIENTS[loss](Y, Y_hat))``: the same numbers.
-
-    A shortcut for the two cross-entropies on valid input — float64 arrays of one 2-D
-    shape, targets in [0, 1], probabilities in [0, 1] — that runs the formulas of
-    ``ann_core.losses`` (clip, mask, log, mean) once for both results, after four
-    reductions of checking instead of two full validation passes, which on a batch of 32
-    cost more than the arithmetic. When every probability lies inside ``[EPS, 1 − EPS]``
-    the clip and the mask are the identity and are skipped. Anything else goes through
-    ``ann_core.losses`` itself, which raises its clear errors.
-    """
-    if (loss in _FAST_LOSSES and type(Y) is np.ndarray and type(Y_hat) is np.ndarray
-            and Y.dtype == np.float64 and Y_hat.dtype == np.float64
-            and Y.ndim == 2 and Y.shape == Y_hat.shape and Y.size
-            and (targets_ok or (0.0 <= Y.min() and Y.max() <= 1.0))):
-        lo, hi = Y_hat.min(), Y_hat.max()
-        if 0.0 <= lo and hi <= 1.0:  # False for NaN too
-            return _FAST_LOSSES[loss](Y, Y_hat, not (losses.EPS <= lo and hi <= 1 - losses.EPS))
-    return losses.LOSSES[loss](Y, Y_hat), losses.GRADIENTS[loss](Y, Y_hat)
-
-
-def _cce_fast(t, p, clip: bool):
-    # categorical_cross_entropy and its gradient, as ann_core.losses computes them;
-    # add.reduce(x) / n is what np.mean(x) computes, without its Python-level overhead
-    if clip:
-        inside = (p >= losses.EPS) & (p <= 1 - losses.EPS)
-        p = np.clip(p, losses.EPS, 1 - losses.EPS)
-    rows = -(t * np.log(p)).sum(axis=-1)
-    grad = -t / p
-    if clip:
-        grad = np.where(inside, grad, 0.0)
-    return float(np.add.reduce(rows) / rows.size), grad / t.shape[0]
-
-
-def _bce_fast(t, p, clip: bool):
-    # binary_cross_entropy and its gradient, likewise
-    if clip:
-        inside = (p >= losses.EPS) & (p <= 1 - losses.EPS)
-        p = np.clip(p, losses.EPS, 1 - losses.EPS)
-    terms = -(t * np.log(p) + (1 - t) * np.log(1 - p))
-    grad = (p - t) / (p * (1 - p))
-    if clip:
-        grad = np.where(inside, grad, 0.0)
-    return float(np.add.reduce(terms, axis=None) / terms.size), grad / p.size
-
-
-_FAST_LOSSES = {"categorical_cross_entropy": _cce_fast, "binary_cross_entropy": _bce_fast}
 
 
 def accuracy(net, X, y) -> float:
@@ -150,9 +114,12 @@ def fit(net, X, Y, loss: str, optimizer, epochs: int, batch_size: int, seed: int
     optional ``(X_val, Y_val)``. History keys: ``loss`` (mean training batch loss),
     and with validation ``val_loss``; for classifiers also ``acc`` / ``val_acc``.
     """
+    _check_loss(loss)
     X = as_float_array(X, "X")
-    Y = as_float_array(Y, "Y")
-    targets_ok = bool(Y.size) and 0.0 <= Y.min() and Y.max() <= 1.0  # then so is every batch
+    if X.ndim != 2:
+        raise ValueError(f"X must have shape (N, n_in), one row per sample, got {X.shape}")
+    # the checks train_step would make on every batch, made once on the whole set
+    Y = losses._TRAINING[loss][0](Y, net.forward(X))[0]
     rng = np.random.default_rng(seed)
     history = {"loss": [], "acc": [], "val_loss": [], "val_acc": []}
     epochs_iter = range(epochs)
@@ -161,8 +128,7 @@ def fit(net, X, Y, loss: str, optimizer, epochs: int, batch_size: int, seed: int
 
         epochs_iter = tqdm(epochs_iter, desc="epochs", leave=False)
     for _ in epochs_iter:
-        _check_loss(loss)
-        batch_losses = [_train_step(net, xb, yb, loss, optimizer, targets_ok)
+        batch_losses = [train_step(net, xb, yb, loss, optimizer, check_input=False)
                         for xb, yb in iterate_minibatches(X, Y, batch_size, rng)]
         history["loss"].append(float(np.mean(batch_losses)))
         history["acc"].append(_acc(net, X, Y))
