@@ -877,11 +877,60 @@ def read_cells(nb, released) -> Notebook:
 
 
 def forbidden_for(name: str) -> list:
-    """The objects the exercise ``name`` may not use: its reference and the Spec's ``forbidden``."""
+    """The objects the exercise ``name`` may not use: its reference, the formula kernels the
+    reference calls (``kernels_of``) and the Spec's ``forbidden``."""
     from ann_core.checks import SPECS
 
     spec = SPECS[name]
-    return [spec.reference, *(resolve(d) for d in spec.forbidden)]
+    return [spec.reference, *kernels_of(spec.reference), *(resolve(d) for d in spec.forbidden)]
+
+
+def _public_callables() -> list:
+    """Every public function of ann_core, and every method of its public classes."""
+    if "public" not in _CACHE:
+        import ann_core.checks  # noqa: F401  (imports every ann_core module)
+
+        out = []
+        for mod_name, mod in list(sys.modules.items()):
+            if not mod_name.startswith("ann_core.") or mod_name.startswith("ann_core.checks") or mod is None:
+                continue
+            for attr, obj in vars(mod).items():
+                if attr.startswith("_") or getattr(obj, "__module__", None) != mod_name:
+                    continue
+                if inspect.isfunction(obj):
+                    out.append(obj)
+                elif inspect.isclass(obj):
+                    out += [_unwrap(v) for v in vars(obj).values() if inspect.isfunction(_unwrap(v))]
+        _CACHE["public"] = out
+    return _CACHE["public"]
+
+
+def _direct_private_callees(fn) -> list:
+    """ann_core's private functions that ``fn``'s own code names (as globals or module attributes)."""
+    code, g = getattr(fn, "__code__", None), getattr(fn, "__globals__", {})
+    if code is None:
+        return []
+    modules = [m for m in g.values() if inspect.ismodule(m) and m.__name__.startswith("ann_core")]
+    found = []
+    for n in code.co_names:
+        if not n.startswith("_") or n.startswith("__"):
+            continue
+        for obj in [g.get(n), *(getattr(m, n, None) for m in modules)]:
+            if inspect.isfunction(obj) and obj.__module__.startswith("ann_core.") and obj not in found:
+                found.append(obj)
+    return found
+
+
+def kernels_of(reference) -> list:
+    """The formula kernels of ``reference``: the private ann_core functions it calls directly that
+    at most one other public function calls too (``_mse`` serves ``mse`` and ``mse_grad``).
+    Calling one is calling the reference; helpers many functions share (input checks) stay allowed."""
+    key = ("kernels", id(reference))
+    if key not in _CACHE:
+        public = _public_callables()
+        _CACHE[key] = [k for k in _direct_private_callees(reference)
+                       if sum(k in _direct_private_callees(p) for p in public) <= 2]
+    return _CACHE[key]
 
 
 def _module_scope(code: Notebook, an: _Analyzer) -> _Scope:

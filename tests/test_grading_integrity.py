@@ -449,3 +449,26 @@ def test_nothing_of_the_hidden_tests_reaches_the_learner(batch):
     assert "the right result is" in _item(r, "tanh").message
     assert "more than one record" in _item(r, "relu").message
     assert "not a number" in _item(r, "softmax").message
+
+
+def test_the_references_own_kernel_counts_as_the_reference(course, act_released):
+    """ann_core computes each formula once, in a private kernel (``_sigmoid``): calling it is calling the reference."""
+    nb = subs.learner_notebook(course, ACT, {"sigmoid": _sig("    return act._sigmoid(np.asarray(z, dtype=float))\n")})
+    assert "ann_core.activations._sigmoid" in delegation(nb, act_released, "sigmoid")
+    released = nbformat.read(str(course.lesson("10_adam")), as_version=4)
+    nb = subs.learner_notebook(course, "10_adam", {"adam_update": (
+        "def adam_update(w, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):\n"
+        "    w, m, v = np.array(w, float), np.array(m, float), np.array(v, float)\n"
+        "    opt._adam(w, np.asarray(g, float), m, v, t, lr, beta1, beta2, eps)\n    return w, m, v\n")})
+    assert "ann_core.optimizers._adam" in delegation(nb, released, "adam_update")
+
+
+def test_every_exercise_names_what_it_may_not_call():
+    """Every Spec's forbidden names still exist in ann_core (a rename must not silently open a hole),
+    and shared helpers such as input checks are no one's kernel."""
+    from ann_core import losses
+    from autograder.integrity import forbidden_for, kernels_of
+
+    for name, spec in SPECS.items():
+        assert spec.reference in forbidden_for(name), name
+    assert losses._pair not in kernels_of(losses.mse) and losses._mse in kernels_of(losses.mse)

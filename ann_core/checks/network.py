@@ -222,7 +222,7 @@ def _db(dZ, X, W, dX=None, dW=None, db=None):
 
 register(Spec(
     "dense_backward", layers.dense_backward, _dense_backward_cases,
-    forbidden=("ann_core.layers.Dense.backward", "ann_core.layers.Dense._backward", "ann_core.network.layer_backward"),
+    forbidden=("ann_core.layers.Dense.backward", "ann_core.network.layer_backward"),
     mistakes=[
         Mistake("dX is missing the transpose: dX = dZ @ W.T (the row form of Wᵀδ).",
                 lambda dZ, X, W: _db(dZ, X, W, dX=np.asarray(dZ) @ np.asarray(W))),
@@ -295,7 +295,7 @@ def _relu_kink(dA, Z, name):
 
 register(Spec(
     "activation_backward", act.activation_backward, _activation_backward_cases,
-    forbidden=("ann_core.layers.Dense.backward", "ann_core.layers.Dense._backward", "ann_core.network.layer_backward"),
+    forbidden=("ann_core.layers.Dense.backward", "ann_core.network.layer_backward"),
     mistakes=[
         Mistake("f' is evaluated at the activation f(Z) instead of at Z: the derivatives take z, "
                 "so use f'(Z), e.g. σ(Z)(1 − σ(Z)).",
@@ -417,8 +417,8 @@ def _nb(dY, caches, params, names, *, transpose=True, at_activation=False, skip_
 
 register(Spec(
     "network_backward", ref.network_backward, _network_backward_cases,
-    forbidden=("ann_core.network.Sequential.backward", "ann_core.network.Sequential._backward_params",
-               "ann_core.layers.Dense.backward", "ann_core.layers.Dense._backward", "ann_core.network.layer_backward"),
+    forbidden=("ann_core.network.Sequential.backward", "ann_core.layers.Dense.backward",
+               "ann_core.network.layer_backward"),
     mistakes=[
         Mistake("the transpose is missing when δ goes down a layer: dA_prev = dZ @ W.T "
                 "(the row form of W(l+1)ᵀ δ(l+1)).",

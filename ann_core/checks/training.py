@@ -388,7 +388,7 @@ def _ts_swapped(net, X, Y, loss, optimizer):
 
 register(Spec(
     "train_step", ref.train_step, _step_cases,
-    forbidden=("ann_core.training._train_step",),
+    forbidden=("ann_core.training.fit",),
     mistakes=[
         Mistake("the parameters never changed: after net.backward(...), call "
                 "optimizer.step(net.params, net.grads) to update them.", _ts_no_step),
