@@ -178,6 +178,8 @@ def _worker_base() -> Path:
         os.environ["JUPYTER_PATH"] = str(base / "jupyter")
         os.environ["JUPYTER_RUNTIME_DIR"] = str(base / "runtime")
         os.environ["MPLCONFIGDIR"] = str(base / "mpl")
+        os.environ["IPYTHONDIR"] = str(base / "ipython")  # jupyter_client looks there for kernelspecs; an
+        # account whose ~/.ipython cannot be written would otherwise get a temporary one that is never removed
         import matplotlib.font_manager  # noqa: F401  (builds the font cache once per worker)
 
         _WORKER["base"] = base

@@ -303,7 +303,9 @@ def _grade_batch(mode: str, tmp: Path) -> dict:
         "ann_core_after": _tree_digest(course_root / "ann_core"),
         "site_after": sorted(os.listdir(Path(sys.prefix) / "lib" / "python3.11" / "site-packages")),
         "sys_path_file": (course_root / "ann_hack.py").exists(),
-        "tmpdir_after": sorted(os.listdir(private_tmp)),
+        "tmpdir_after": sorted(f"{p.name} ({'dir' if p.is_dir() else 'file'}, uid {p.stat().st_uid}: "
+                               f"{sorted(os.listdir(p))[:5] if p.is_dir() else p.read_bytes()[:60]})"
+                               for p in private_tmp.iterdir()),
         "trap": sorted(os.listdir(trap)) if trap.is_dir() else None,
     }
     listener.close()
