@@ -31,7 +31,8 @@ def failure_kind(message: str) -> str:
     if m:
         return "Likely mistake: " + m.group(1).strip()
     head = message.split(":", 1)[0] if message.startswith(("NameError", "NotImplementedError")) else message
-    return re.sub(r"-?\d+(\.\d+)?(e-?\d+)?", "#", head)[:160]
+    # numbers become '#', but not the digits of a name such as l2_penalty
+    return re.sub(r"(?<![A-Za-z_\d])-?\d+(\.\d+)?(e-?\d+)?(?![A-Za-z_])", "#", head)[:160]
 
 
 def report(out: Path, quiet: bool = False) -> Path:

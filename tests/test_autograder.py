@@ -237,3 +237,12 @@ def test_nbgrader_notebook_feedback_hides_the_hidden_tests(graded_class):
     for page in pages:
         text = page.read_text()
         assert "BEGIN HIDDEN TESTS" not in text and "hidden=True" not in text and "seed=" not in text
+
+
+def test_report_groups_failures_by_kind_without_mangling_names():
+    from autograder.report import failure_kind
+
+    assert failure_kind("l2_penalty is not implemented yet") == "l2_penalty is not implemented yet"
+    assert failure_kind("sigmoid(2) 1 of 1 values differ: got 0.119, expected -8.8e-3") == \
+        failure_kind("sigmoid(3) 2 of 5 values differ: got 1.5, expected 0.25")
+    assert failure_kind("x. Likely mistake: the bias b is missing") == "Likely mistake: the bias b is missing"
