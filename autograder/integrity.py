@@ -723,13 +723,7 @@ def _expr_nodes(stmts):
 
 def _walk_module(stmts):
     """The nodes of module-level code (inside if/for/with/try too), not inside defs."""
-    stack = list(stmts)
-    while stack:
-        n = stack.pop()
-        yield n
-        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            continue
-        stack.extend(ast.iter_child_nodes(n))
+    return _own_nodes(ast.Module(body=list(stmts), type_ignores=[]))
 
 
 def _local_names(fn) -> set:
