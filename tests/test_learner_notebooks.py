@@ -64,3 +64,17 @@ def test_run_all_reaches_the_last_cell_of_an_untouched_lesson(lesson):
             if o.ename == "NotImplementedError":  # an unfinished exercise, or a demo that needs one
                 assert "not written yet" in text and len(text.splitlines()) <= 4, text
     print(f"{lesson}: {len(code)} code cells in {time.perf_counter() - t0:.1f} s")
+
+
+def test_the_solutions_are_as_the_tagging_tool_leaves_them(tmp_path):
+    """Every cell that may raise for a learner carries `raises-exception` and every lesson ends with
+    "Where you stand": running `python -m autograder.tags` changes nothing (add a cell, run it)."""
+    import shutil
+    from pathlib import Path
+
+    from autograder.tags import edit
+
+    root = Path(__file__).resolve().parent.parent
+    shutil.copytree(root / "solutions", tmp_path / "solutions")
+    changed = [p.parent.name for p in sorted((tmp_path / "solutions").glob("*/*.ipynb")) if edit(p)["changed"]]
+    assert changed == [], f"run `python -m autograder.tags` and refresh: {changed}"
