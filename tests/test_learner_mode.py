@@ -81,12 +81,17 @@ def test_in_a_kernel_the_error_output_is_short_nbgrader_still_scores_zero_and_ve
         'check("sigmoid", sigmoid)',
         "def tanh(z):\n    # YOUR CODE HERE\n    raise NotImplementedError()",
         "print(tanh(1.0))",
+        "print('stub back' if 'NotImplementedError' in tanh.__code__.co_names else 'still the reference')",
         "%xmode Verbose",
         'check("sigmoid", sigmoid)',
     )]
     nb.cells[2].metadata.update(meta)
     NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True, extra_arguments=KERNEL_ARGS).execute()
-    short, demo, verbose = (next(o for o in nb.cells[i].outputs if o.output_type == "error") for i in (2, 4, 6))
+    short, demo, verbose = (next(o for o in nb.cells[i].outputs if o.output_type == "error") for i in (2, 4, 7))
+    # the demo then ran once more with the reference tanh, labelled as such, and the stub is back
+    shown = "".join(o.get("text", "") for o in nb.cells[4].outputs if o.output_type == "stream")
+    assert "with ann_core's reference `tanh` — not yet yours" in shown and "0.76159415" in shown, shown
+    assert "stub back" in "".join(o.get("text", "") for o in nb.cells[5].outputs)
     text = ANSI.sub("", "\n".join(short.traceback))
     assert short.ename == "CheckFailed" and short.evalue.startswith("sigmoid(2) 1 of 1 values differ")
     assert len(text.splitlines()) <= 8 and "Likely mistake" in text and "ann_core/checks" not in text
@@ -241,3 +246,17 @@ def test_learner_mode_server_serves_no_instructor_tools(tmp_path):
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+def test_the_reference_run_of_a_demo_never_happens_in_a_grading_kernel(monkeypatch, capsys):
+    def tanh(z):
+        raise NotImplementedError()
+
+    class Shell:
+        user_ns = {"_ih": ["", "print(round(float(tanh(1.0)), 4))"], "tanh": tanh}
+
+    monkeypatch.setenv("ANN_AUTOGRADER", "1")
+    assert not D.show_with_reference(Shell())
+    monkeypatch.delenv("ANN_AUTOGRADER")
+    assert D.show_with_reference(Shell()) and "0.7616" in capsys.readouterr().out
+    assert Shell.user_ns["tanh"] is tanh  # the learner's own function is back

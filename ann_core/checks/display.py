@@ -7,7 +7,10 @@ registers one handler, with IPython's ``set_custom_exc``, for
   — the call that failed, got vs expected, the likely mistake, and, when the learner's
   own function raised, the learner's own line(s);
 * ``NotImplementedError`` raised by an unfinished exercise: which function is not
-  written yet and what to do.
+  written yet and what to do. When it stopped a demo cell (one that only *uses* the
+  exercise), the cell then runs once more with ann_core's reference in place of every
+  unfinished exercise, under a label saying so, so the learner sees what it will show
+  (``show_with_reference``; never in a grading kernel).
 
 The output is still an ``error`` output with the same ``ename``/``evalue`` (only the
 traceback text is shorter), so nbgrader still scores the cell 0 and its message is
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import linecache
 import os
+import re
 import sys
 import textwrap
 import traceback
@@ -110,8 +114,47 @@ def short_not_implemented(exc: BaseException, shell=None, colour: bool = True) -
                 "with your code, then run the cell again.")
     else:
         text = (f"{tag}: `{last.name}` is not written yet ({where}). This cell needs it: finish the exercise "
-                f"`{last.name}`, run its cell, then run this cell again to see the result.")
+                f"`{last.name}`, run its cell, then run this cell again to see your result.")
     return ["\n".join(_wrap(text, "", "  "))]
+
+
+def _unfinished(ns) -> dict:
+    """The graded functions in ``ns`` that still hold their stub, each mapped to ann_core's reference."""
+    from . import SPECS
+
+    out = {}
+    for name, spec in SPECS.items():
+        code = getattr(ns.get(name), "__code__", None)
+        if code is not None and "NotImplementedError" in code.co_names:
+            out[name] = spec.reference
+    return out
+
+
+def show_with_reference(shell) -> bool:
+    """Run the current cell again with ann_core's reference in place of each unfinished exercise.
+
+    Its output comes under a label naming the references; the learner's functions are put
+    back afterwards. Returns whether it ran. Never in a grading kernel (``ANN_AUTOGRADER``).
+    """
+    from . import RECORD_ENV
+
+    ns = shell.user_ns
+    history = ns.get("_ih") or [""]
+    swap = _unfinished(ns)
+    if os.environ.get(RECORD_ENV) == "1" or not swap or not history[-1].strip():
+        return False
+    named = [n for n in swap if re.search(rf"\b{n}\b", history[-1])] or list(swap)  # the ones this cell names
+    print(f"▶ Meanwhile, what this cell shows with ann_core's reference {', '.join(f'`{n}`' for n in named)}"
+          " — not yet yours:", flush=True)
+    saved = {n: ns[n] for n in swap}
+    ns.update(swap)
+    try:
+        exec(compile(history[-1], "<this cell, with ann_core's reference>", "exec"), ns)  # noqa: S102
+    except Exception as exc:  # noqa: BLE001  (a demo that needs more than the references)
+        print(f"  (it stopped even so: {type(exc).__name__}: {str(exc)[:150]})")
+    finally:
+        ns.update(saved)
+    return True
 
 
 def _full(shell) -> bool:
@@ -146,6 +189,8 @@ def _handler(shell, etype, value, tb, tb_offset=None):
     if stb is None:
         stb = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
     shell._showtraceback(etype, value, stb)
+    if isinstance(value, NotImplementedError) and "This cell needs it" in stb[0]:
+        show_with_reference(shell)
     return stb
 
 
