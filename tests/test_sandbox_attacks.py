@@ -214,9 +214,7 @@ def _kill_leftovers():
 
 def _account_ready() -> str:
     """'' if ``anngrader`` exists and can run this interpreter, else why not."""
-    try:
-        pwd.getpwnam(ACCOUNT)
-    except KeyError:
+    if not _account_exists():
         return f"no account {ACCOUNT!r} (tests/system-setup.sh creates it)"
     run = subprocess.run(["runuser", "-u", ACCOUNT, "--", sys.executable, "-c", "import autograder"],
                          capture_output=True, text=True, cwd="/")

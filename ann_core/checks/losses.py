@@ -365,7 +365,7 @@ register(Spec(
 
 # ---------------------------------------------------------------- gradients
 def _grad_regression_cases(rng, hidden):
-    """As for the losses, but no case with exactly 2 elements: there 2(p − t)/N = p − t."""
+    """As for the losses (no case with exactly 2 elements, where 2(p − t)/N = p − t)."""
     return _regression_cases(rng, hidden)
 
 
@@ -443,13 +443,8 @@ register(Spec(
 ))
 
 
-def _mae_grad_cases(rng, hidden):
-    """As for the losses; |d| > 0 everywhere, so sign(d) is never at its kink."""
-    return _regression_cases(rng, hidden)
-
-
 register(Spec(
-    "mae_grad", ref.mae_grad, _mae_grad_cases,
+    "mae_grad", ref.mae_grad, _grad_regression_cases,  # random d: |d| > 0, never sign(d)'s kink
     mistakes=[
         Mistake("the 1/N is missing: MAE is a mean, so its gradient is sign(y_pred − y_true) / N "
                 "with N = y_pred.size.", lambda t, p: np.sign(_f(p) - t)),
