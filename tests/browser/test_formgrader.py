@@ -110,6 +110,9 @@ def test_formgrader_shows_the_autograded_scores_and_the_notebook(page, formgrade
     text = page.inner_text("body")
     assert "def column_forward" in text  # the learner's notebook
     assert "test_weighted_sum" in text or "weighted_sum" in text
+    # formgrader fills the score fields from its API after the cells are drawn: wait for that
+    page.wait_for_function("() => { const f = [...document.querySelectorAll('input.score')];"
+                           " return f.length > 0 && f.every(i => i.placeholder !== ''); }", timeout=30000)
     score_inputs = page.query_selector_all("input.score")
     assert score_inputs, "no per-cell score fields"
     # formgrader shows the automatic score as the field's placeholder and a manual score as its value.
