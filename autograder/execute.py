@@ -1,4 +1,4 @@
-"""Step 2, execute: run a notebook the way the autograder does.
+"""Step 3, execute: run a notebook the way the autograder does.
 
 ``execute`` uses nbgrader's own ``Execute`` preprocessor (per-cell timeout with an
 interrupt, errors recorded and execution continued) with two limits nbgrader lacks:
@@ -212,6 +212,10 @@ class Kernels:
                                                                                        **settings_env(settings)))
         return settings, km, ipc
 
+    def start_ahead(self, settings):
+        if self.ahead is None:
+            self.ahead = self._start(settings)
+
     def take(self, settings):
         """``(km, ipc_dir)`` of a started kernel for ``settings``; the caller must ``release`` it."""
         from jupyter_core.utils import run_sync
@@ -257,19 +261,31 @@ def close_kernels() -> None:
         _WORKER["kernels"].close()
 
 
-def execute_job(job: Job) -> Done:
-    """Execute one submission in a fresh sandboxed kernel (runs in a worker process)."""
+def _settings(job: Job):
+    """The kernel's sandbox and limits for ``job``. CPU seconds: the largest budget any notebook of
+    the run can have, so that a kernel can start before its notebook is known."""
     from .sandbox import Settings
 
+    return Settings(cpu_seconds=20 * job.timeout + 10, memory_mb=job.memory_mb, sandbox=job.sandbox,
+                    hide=tuple(job.hide), mpl_cache=str(_worker_base() / "mpl"))
+
+
+def warm_up(like: Job) -> None:
+    """Start this worker's first kernel for jobs ``like`` this one now, not when the first job
+    arrives (a process pool's initializer). On failure the first job starts one and reports why."""
+    try:
+        _kernels().start_ahead(_settings(like))
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def execute_job(job: Job) -> Done:
+    """Execute one submission in a fresh sandboxed kernel (runs in a worker process)."""
     t0 = time.perf_counter()
-    base = _worker_base()
     nb = nbformat.reads(job.notebook, as_version=4)
     n_code = sum(c.cell_type == "code" for c in nb.cells)
     budget = max(4 * job.timeout, min(n_code * job.timeout, 20 * job.timeout))
-    # CPU seconds: the largest budget any notebook of this run can have, so the kernel can start ahead
-    settings = Settings(cpu_seconds=20 * job.timeout + 10, memory_mb=job.memory_mb, sandbox=job.sandbox,
-                        hide=tuple(job.hide), mpl_cache=str(base / "mpl"))
-    km, ipc = _kernels().take(settings)
+    km, ipc = _kernels().take(_settings(job))
     try:
         nb, problem = execute(nb, ipc, job.timeout, budget=budget, km=km)
         return Done(job.key, nbformat.writes(nb), problem, time.perf_counter() - t0)

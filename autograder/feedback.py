@@ -1,4 +1,4 @@
-"""Feedback HTML that helps the learner without giving the hidden tests away.
+"""Step 6, feedback: HTML that helps the learner without giving the hidden tests away.
 
 nbgrader's feedback shows test cells as autograded: hidden-test code and full
 tracebacks included. ``ConciseTestCells`` (added to ``GenerateFeedback.preprocessors``

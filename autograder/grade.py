@@ -1,30 +1,22 @@
-"""Step 4, grade a class: ``python -m autograder grade SUBMISSIONS [--workers N] [--out DIR]``.
+"""Steps 2–6 for a class: ``python -m autograder grade SUBMISSIONS [--workers N] [--out DIR]``.
 
-``SUBMISSIONS/<student_id>/<lesson>/<lesson>.ipynb`` → for every submission, the steps
-of ``nbgrader autograde`` with the same nbgrader preprocessors, split so that only the
-middle one runs learner code, in parallel and sandboxed:
+``SUBMISSIONS/<student_id>/<lesson>/<lesson>.ipynb`` → for every submission, what ``nbgrader
+autograde`` does, with nbgrader's own preprocessors in the two lists of ``steps.py``, split
+so that only the middle step runs learner code, in parallel and sandboxed (the numbering is
+``steps.py``'s):
 
-1. **register** each lesson in the gradebook (nbgrader ``generate_assignment``);
-2. **prepare** (here, reads the gradebook): read and validate the notebook, put back
-   deleted or moved graded cells (``repair``), then nbgrader's sanitize preprocessors
-   (``ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
-   CheckCellMetadata``: test cells and locked cells are restored from the gradebook); the
-   hidden checks' seeds are replaced by seeds drawn for this run (``verify.new_hidden_seeds``);
-3. **execute** in a worker (``execute.execute_job``: a fresh sandboxed kernel, per-cell
-   timeout, output and time budgets; no gradebook in reach). Any
-   ``concurrent.futures.Executor`` will do: a local process pool for ``--workers N``,
-   or a Dask cluster's ``client.get_executor()`` through ``grade(executor=…)``;
-4. **verify** (here): decide every test cell outside the kernel, from the records the
-   checks left, with the grader's own messages; own work and lesson 11's accuracy too
-   (``verify.py``, ``integrity.py``);
-5. **save** (here, the only gradebook writer): test cells that never ran get an error
-   (nbgrader would give them full points), then nbgrader's ``IgnorePattern, LimitOutput,
-   SaveAutoGrades, AssignLatePenalties, CheckCellMetadata``, and the autograded
-   notebook is written;
-6. **feedback**: a page per learner and lesson, ``DIR/feedback/<student>/<lesson>/<lesson>.html``,
-   with each item's points and hint and the learner's own code, no test cell at all
-   (``feedback.py``; ``python -m autograder feedback`` adds nbgrader's full-notebook
-   feedback in ``DIR/feedback-notebooks/``, hidden tests removed).
+1. each lesson is registered in the gradebook (nbgrader's ``generate_assignment``, as ``release`` does);
+2. **prepare**, here: read the notebook, then ``steps.run(PREPARE)``;
+3. **execute** in a worker (``execute.execute_job``: a fresh sandboxed kernel started ahead,
+   per-cell timeout, output and time budgets; no gradebook in reach). Any
+   ``concurrent.futures.Executor`` will do: a local process pool for ``--workers N``, or a
+   Dask cluster's ``client.get_executor()`` through ``grade(executor=…)``. A submission is
+   handed over as soon as it is prepared, so the first kernels run while later lessons register;
+4. **verify** and 5. **score**, here: ``steps.run(FINISH)`` in one gradebook session per
+   submission, committed once (this process is the only gradebook writer);
+6. **feedback**: a page per learner and lesson, ``DIR/feedback/<student>/<lesson>/<lesson>.html``
+   (``feedback.py``; ``python -m autograder feedback`` adds nbgrader's full-notebook feedback
+   in ``DIR/feedback-notebooks/``, hidden tests removed).
 
 Then ``DIR/grades.csv`` and ``DIR/items.csv`` hold every submission's grades. A
 submission that cannot be graded gets 0 for what could not be graded and a reason,
@@ -35,9 +27,9 @@ again (``--force`` re-runs everything).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
-import logging
 import os
 import re
 import secrets
@@ -49,20 +41,17 @@ from pathlib import Path
 
 import nbformat
 
+from . import steps
 from .course import Course, api, course_settings, nbgrader_config
-from .execute import Job, NotebookError, close_kernels, execute_job, read
+from .execute import Job, NotebookError, close_kernels, execute_job, read, warm_up
 from .feedback import write_page
 from .sandbox import find_bwrap, probe
-from .score import Item, clean, mark_not_run, score_notebook, test_cells
-from .verify import new_hidden_seeds
+from .score import Item, clean, score_notebook, test_cells
+from .steps import FINISH, PREPARE, Submission
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 GRADE_FIELDS = ["student_id", "assignment", "score", "max_score", "status", "message", "adjustment"]
 ITEM_FIELDS = ["student_id", "assignment", "grade_id", "score", "max_score", "status", "message", "adjustment"]
-SANITIZE = ["ClearOutput", "DeduplicateIds", "OverwriteKernelspec", "OverwriteCells", "CheckCellMetadata"]
-_QUIET = logging.getLogger("autograder.nbgrader")  # OverwriteCells warns about every restored cell
-_QUIET.setLevel(logging.ERROR)
-SAVE = ["IgnorePattern", "LimitOutput", "SaveAutoGrades", "AssignLatePenalties", "CheckCellMetadata"]
 
 
 @dataclass
@@ -78,12 +67,11 @@ class Result:
     adjustment: str = ""  # the instructor's changes in the gradebook and a late penalty, in words
 
 
-def discover(submissions: Path, lessons: list[str]) -> list[tuple[str, str]]:
-    """``(student_id, lesson)`` pairs to grade, sorted. Every student gets every lesson."""
+def discover(submissions: Path) -> list[str]:
+    """The students of ``SUBMISSIONS``, sorted. Every student is graded on every lesson."""
     if not submissions.is_dir():
         raise SystemExit(f"{submissions} is not a directory of submissions (SUBMISSIONS/<student_id>/<lesson>/)")
-    students = sorted(p.name for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
-    return [(s, lesson) for s in students for lesson in lessons]
+    return sorted(p.name for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
 class Inline(Executor):
@@ -109,34 +97,34 @@ def grade(course: Course, submissions: Path, out: Path, lessons: list[str] | Non
     """
     submissions, out = submissions.resolve(), out.resolve()
     lessons = course.resolve(lessons)
+    students = discover(submissions)
     g = _Grading(course, submissions, out, timeout, memory_mb, force, unsafe_no_sandbox)
-    g.register(lessons)
-    pairs = discover(submissions, lessons)
-    results: dict[tuple, Result] = {}
-    jobs: list[Job] = []
-    for student, lesson in pairs:  # 2. prepare (or reuse, or a zero with its reason)
-        prepared = g.prepare(student, lesson)
-        if isinstance(prepared, Result):
-            results[(student, lesson)] = prepared
-        else:
-            jobs.append(prepared)
-    bar = _progress(len(pairs), len(pairs) - len(jobs), progress)
     own = executor is None
-    executor = executor or (Inline() if workers <= 1 else ProcessPoolExecutor(max_workers=workers))
+    executor = executor or _executor(workers, g.job(None, ""))  # its workers start their first kernels now
+    results: dict[tuple, Result] = {}
+    futures: dict[Future, Job] = {}
     try:
-        futures = {executor.submit(execute_job, job): job for job in jobs}  # 3. execute
+        for lesson in lessons:
+            g.register(lesson)  # 1.
+            for student in students:
+                prepared = g.prepare(student, lesson)  # 2. (or reuse, or a zero with its reason)
+                if isinstance(prepared, Result):
+                    results[prepared.student_id, lesson] = prepared
+                else:
+                    futures[executor.submit(execute_job, prepared)] = prepared  # 3.
+        bar = _progress(len(students) * len(lessons), len(results), progress)
         for future in as_completed(futures):
             job = futures[future]
-            results[job.key] = g.finish(job, future)  # 4.-6. verify, save, feedback
+            results[job.key] = g.finish(job, future)  # 4.-5. verify, score
             bar.update(1)
+        bar.close()
     finally:
         if own:
             executor.shutdown(cancel_futures=True)
         close_kernels()  # the kernel an in-process run started ahead
-        bar.close()
-    ordered = [results[p] for p in pairs]
+    ordered = [results[s, lesson] for s in students for lesson in lessons]
     for r in ordered:  # 6. feedback
-        nb_path = g._autograded(r.student_id, r.assignment)
+        nb_path = g.autograded(r.student_id, r.assignment)
         nb = read(nb_path) if r.status == "graded" and nb_path.exists() else None
         write_page(r, nb, out / "feedback" / r.student_id / r.assignment / f"{r.assignment}.html")
     _write_csv(out / "grades.csv", GRADE_FIELDS,
@@ -146,6 +134,17 @@ def grade(course: Course, submissions: Path, out: Path, lessons: list[str] | Non
                [[r.student_id, r.assignment, i.grade_id, _num(i.score), _num(i.max_score), i.status, i.message,
                  i.adjustment] for r in ordered for i in r.items])
     return ordered
+
+
+def _executor(workers: int, like: Job) -> Executor:
+    """``Inline`` for one worker, else a process pool whose workers each start a kernel for jobs
+    ``like`` this one as soon as they exist (``execute.warm_up``), which is at once."""
+    if workers <= 1:
+        warm_up(like)
+        return Inline()
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=warm_up, initargs=(like,))
+    pool.submit(int)  # starts the workers (all at once: Linux forks them)
+    return pool
 
 
 class SandboxUnavailable(SystemExit):
@@ -185,32 +184,111 @@ class _Grading:
         self.dirs = self.config.CourseDirectory
         _link_submitted(Path(self.dirs.submitted_directory), submissions)
         warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy autoflush chatter
-        self._released: dict[str, object] = {}
-        self.seeds: dict[tuple, dict] = {}
+        self.released: dict[str, object] = {}
+        self.pending: dict[tuple, Submission] = {}  # prepared, not finished: known to this process only
         self.digits_seed = secrets.randbelow(2**31)  # lesson 11's private digits, made for this run
 
+    def job(self, key, notebook: str) -> Job:
+        return Job(key, notebook, self.timeout, self.memory_mb, self.hide, self.sandbox)
+
+    @contextlib.contextmanager
+    def session(self):
+        """One gradebook session: committed once at the end, rolled back if anything fails."""
+        from nbgrader.api import Gradebook
+
+        with Gradebook(self.dirs.db_url, self.dirs.course_id) as gb:
+            try:
+                yield gb
+                gb.db.commit()
+            except BaseException:
+                gb.db.rollback()
+                raise
+
+    def _run(self, step_list, nb, student, lesson, sub: Submission, gb):
+        sub.gradebook = gb
+        try:
+            r = steps.resources(student, lesson, self.dirs.db_url, self.dirs.course_id, sub)
+            return steps.run(step_list, nb, r, self.config)[0]
+        finally:
+            sub.gradebook = None
+
     # 1. register
-    def register(self, lessons):
-        for lesson in lessons:
-            r = self.nbg.generate_assignment(lesson, force=True, create=True)
-            if not r["success"]:
-                raise SystemExit(f"cannot register {lesson} in the gradebook:\n{r.get('error') or r.get('log')}")
-            self._released[lesson] = read(Path(self.dirs.release_directory) / lesson / f"{lesson}.ipynb")
+    def register(self, lesson):
+        r = self.nbg.generate_assignment(lesson, force=True, create=True)
+        if not r["success"]:
+            raise SystemExit(f"cannot register {lesson} in the gradebook:\n{r.get('error') or r.get('log')}")
+        self.released[lesson] = read(Path(self.dirs.release_directory) / lesson / f"{lesson}.ipynb")
 
-    def _resources(self, student, lesson):
-        from nbconvert.exporters.exporter import ResourcesDict
+    # 2. prepare
+    def prepare(self, student, lesson) -> Job | Result:
+        if not STUDENT_ID.match(student):
+            return self._zero(student, lesson, "invalid",
+                              f"student id {student!r} may only use letters, digits, '_', '.', '-'")
+        src = self.submissions / student / lesson / f"{lesson}.ipynb"
+        if not src.is_file():
+            return self._zero(student, lesson, "missing", f"no submission: {lesson}/{lesson}.ipynb not found")
+        digest = hashlib.sha256(src.read_bytes()).hexdigest()
+        done = self.autograded(student, lesson)
+        if not self.force and done.exists():
+            try:
+                nb = read(done)
+                if nb.metadata.get("autograder", {}).get("source_sha256") == digest:
+                    return self._resume(student, lesson, nb)  # graded before, unchanged
+            except Exception:  # noqa: BLE001  (a damaged earlier result: grade again)
+                pass
+        sub = Submission(self.released[lesson], digits_seed=self.digits_seed, source_sha256=digest)
+        try:
+            nb = read(src, sub.notes)
+            with self.session() as gb:
+                nb = self._run(PREPARE, nb, student, lesson, sub, gb)
+        except NotebookError as exc:
+            return self._zero(student, lesson, "invalid", str(exc))
+        except Exception as exc:  # noqa: BLE001  (nbgrader refused the notebook)
+            return self._zero(student, lesson, "invalid", f"the notebook cannot be graded: {clean(str(exc), 300)}")
+        if self.unsafe_note:
+            sub.notes.append(self.unsafe_note)
+        sub.trusted = nb  # as prepared here: this run's hidden seeds
+        self.pending[student, lesson] = sub
+        return self.job((student, lesson), nbformat.writes(nb))
 
-        r = ResourcesDict()
-        r["nbgrader"] = {"student": student, "assignment": lesson, "notebook": lesson,
-                         "db_url": self.dirs.db_url, "course_id": self.dirs.course_id}
-        return r
+    # 4.-5. verify, score
+    def finish(self, job: Job, future: Future) -> Result:
+        student, lesson = job.key
+        sub = self.pending.pop(job.key)
+        try:
+            done = future.result()
+        except Exception as exc:  # noqa: BLE001  (the worker itself failed)
+            return self._zero(student, lesson, "error", f"the grader could not run this notebook: "
+                                                        f"{type(exc).__name__}: {clean(str(exc), 200)}")
+        nb = nbformat.reads(done.notebook, as_version=4)
+        sub.notes += [p for p in [done.problem] if p]
+        try:
+            with self.session() as gb:
+                gb.update_or_create_student(student)
+                timestamp = self._timestamp(student, lesson, sub.notes)
+                gb.update_or_create_submission(lesson, student, **({"timestamp": timestamp} if timestamp else {}))
+                nb = self._run(FINISH, nb, student, lesson, sub, gb)
+                nb.metadata["autograder"] = {"source_sha256": sub.source_sha256, "notes": sub.notes,
+                                             "hidden_seeds": sub.seeds, "digits_seed": sub.digits_seed}
+                result = self._collect(gb, student, lesson, nb)
+        except Exception as exc:  # noqa: BLE001  (rolled back: nothing of it is in the gradebook)
+            return self._zero(student, lesson, "error", f"nbgrader could not save the grades: {clean(str(exc), 200)}")
+        path = self.autograded(student, lesson)  # after the commit: a resumed run trusts this file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, str(path))
+        result.seconds = done.seconds
+        return result
 
-    def _run(self, names, nb, resources):
-        import nbgrader.preprocessors as pp
-
-        for name in names:
-            nb, resources = getattr(pp, name)(config=self.config, log=_QUIET).preprocess(nb, resources)
-        return nb, resources
+    def _resume(self, student, lesson, nb) -> Result:
+        """The grades of an unchanged submission graded before, with nbgrader's ``AssignLatePenalties``
+        again: the due date or a manual score may have changed in the gradebook since."""
+        with self.session() as gb:
+            try:
+                self._run([steps.AssignLatePenalties], nb, student, lesson, Submission(self.released[lesson]), gb)
+            except Exception as exc:  # noqa: BLE001  (keeps the penalty saved before)
+                gb.db.rollback()
+                steps.QUIET.error("late penalty of %s/%s not updated: %s", student, lesson, exc)
+            return self._collect(gb, student, lesson, nb)
 
     def _zero(self, student, lesson, status, message) -> Result:
         """Every item 0 with ``message``, recorded in the gradebook like a missing notebook.
@@ -218,13 +296,11 @@ class _Grading:
         What the instructor set by hand (a manual score, extra credit, a comment) is kept,
         as nbgrader's ``SaveAutoGrades`` keeps it, and counts.
         """
-        from nbgrader.api import Gradebook
-
         items = [Item(c.metadata.nbgrader["grade_id"], 0.0, float(c.metadata.nbgrader.get("points", 0)),
-                      status, message) for c in test_cells(self._released[lesson])]
+                      status, message) for c in test_cells(self.released[lesson])]
         result = Result(student, lesson, 0.0, sum(i.max_score for i in items), status, message, items)
         if STUDENT_ID.match(student):
-            with Gradebook(self.dirs.db_url, self.dirs.course_id) as gb:
+            with self.session() as gb:
                 gb.update_or_create_student(student)
                 submission = gb.update_or_create_submission(lesson, student)
                 for notebook in submission.notebooks:
@@ -232,8 +308,21 @@ class _Grading:
                     for grade in notebook.grades:
                         grade.auto_score = 0
                         grade.needs_manual_grade = grade.manual_score is not None
-                gb.db.commit()
+                gb.db.flush()
+                gb.db.expire_all()
                 self._adjust(gb, result, status_from_auto=False)
+        return result
+
+    def _collect(self, gb, student, lesson, nb) -> Result:
+        """Scores from the gradebook; statuses and messages from the autograded notebook ``nb``."""
+        result = Result(student, lesson, 0.0, 0.0, "graded", "", score_notebook(nb))
+        self._adjust(gb, result)
+        failed = [i.name for i in result.items if i.status != "passed"]
+        message = "all items pass" if not failed else "failed: " + ", ".join(failed)
+        notes = nb.metadata.get("autograder", {}).get("notes", [])
+        if notes:
+            message += " (" + "; ".join(clean(n, 150) for n in notes) + ")"
+        result.message = message
         return result
 
     def _adjust(self, gb, result: Result, status_from_auto: bool = True) -> None:
@@ -285,75 +374,8 @@ class _Grading:
                          f"{sub.duedate:%Y-%m-%d %H:%M} UTC" + (f": late penalty -{penalty:g}" if penalty else ""))
         result.adjustment = "; ".join(words)
 
-    def _autograded(self, student, lesson) -> Path:
+    def autograded(self, student, lesson) -> Path:
         return Path(self.dirs.autograded_directory) / student / lesson / f"{lesson}.ipynb"
-
-    # 2. prepare
-    def prepare(self, student, lesson) -> Job | Result:
-        if not STUDENT_ID.match(student):
-            return self._zero(student, lesson, "invalid",
-                              f"student id {student!r} may only use letters, digits, '_', '.', '-'")
-        src = self.submissions / student / lesson / f"{lesson}.ipynb"
-        if not src.is_file():
-            return self._zero(student, lesson, "missing", f"no submission: {lesson}/{lesson}.ipynb not found")
-        digest = hashlib.sha256(src.read_bytes()).hexdigest()
-        done = self._autograded(student, lesson)
-        if not self.force and done.exists():
-            try:
-                if read(done).metadata.get("autograder", {}).get("source_sha256") == digest:
-                    self._late_penalty(student, lesson, done)  # the due date or a manual score may have changed
-                    return self._collect(student, lesson)  # graded before, unchanged: resume
-            except Exception:  # noqa: BLE001  (a damaged earlier result: grade again)
-                pass
-        notes: list[str] = []
-        try:
-            nb = read(src, notes)
-            notes += repair(nb, self._released[lesson])
-            nb, _ = self._run(SANITIZE, nb, self._resources(student, lesson))
-        except NotebookError as exc:
-            return self._zero(student, lesson, "invalid", str(exc))
-        except Exception as exc:  # noqa: BLE001  (nbgrader refused the notebook)
-            return self._zero(student, lesson, "invalid", f"the notebook cannot be graded: {clean(str(exc), 300)}")
-        if self.unsafe_note:
-            notes.append(self.unsafe_note)
-        self.seeds[(student, lesson)] = new_hidden_seeds(nb)  # known to this process only
-        nb.metadata["autograder"] = {"source_sha256": digest, "notes": notes}
-        return Job((student, lesson), nbformat.writes(nb), self.timeout, self.memory_mb, self.hide, self.sandbox)
-
-    # 4.-6. verify, save, feedback
-    def finish(self, job: Job, future: Future) -> Result:
-        from nbgrader.api import Gradebook
-
-        from .verify import verify
-
-        student, lesson = job.key
-        trusted = nbformat.reads(job.notebook, as_version=4)  # as prepared here: this run's hidden seeds
-        try:
-            done = future.result()
-        except Exception as exc:  # noqa: BLE001  (the worker itself failed)
-            return self._zero(student, lesson, "error", f"the grader could not run this notebook: "
-                                                        f"{type(exc).__name__}: {clean(str(exc), 200)}")
-        nb = nbformat.reads(done.notebook, as_version=4)
-        mark_not_run(nb)
-        problems = verify(nb, trusted, self._released[lesson], self.digits_seed)
-        nb.metadata["autograder"].update(hidden_seeds=self.seeds.pop((student, lesson), {}),
-                                         digits_seed=self.digits_seed)
-        notes = nb.metadata["autograder"]["notes"]
-        notes += [p for p in [done.problem] if p] + [f"not verified: {p}" for p in problems]
-        with Gradebook(self.dirs.db_url, self.dirs.course_id) as gb:
-            gb.update_or_create_student(student)
-            timestamp = self._timestamp(student, lesson, notes)
-            gb.update_or_create_submission(lesson, student, **({"timestamp": timestamp} if timestamp else {}))
-        try:
-            nb, _ = self._run(SAVE, nb, self._resources(student, lesson))
-        except Exception as exc:  # noqa: BLE001
-            return self._zero(student, lesson, "error", f"nbgrader could not save the grades: {clean(str(exc), 200)}")
-        path = self._autograded(student, lesson)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, str(path))
-        result = self._collect(student, lesson)
-        result.seconds = done.seconds
-        return result
 
     def _timestamp(self, student, lesson, notes):
         """When it was handed in: nbgrader's ``timestamp.txt`` beside the notebook (written by
@@ -368,73 +390,6 @@ class _Grading:
         except Exception:  # noqa: BLE001  (unreadable: graded as on time, and said so)
             notes.append(f"timestamp.txt {clean(path.read_text(errors='replace'), 40)!r} is not a date; ignored")
             return None
-
-    def _late_penalty(self, student, lesson, autograded: Path) -> None:
-        """nbgrader's ``AssignLatePenalties`` again, against the gradebook's current due date and scores."""
-        try:
-            self._run(["AssignLatePenalties"], read(autograded), self._resources(student, lesson))
-        except Exception as exc:  # noqa: BLE001  (keeps the penalty saved before)
-            _QUIET.error("late penalty of %s/%s not updated: %s", student, lesson, exc)
-
-    def _collect(self, student, lesson) -> Result:
-        """Scores from the gradebook; statuses and messages from the autograded notebook."""
-        from nbgrader.api import Gradebook
-
-        nb = read(self._autograded(student, lesson))
-        result = Result(student, lesson, 0.0, 0.0, "graded", "", score_notebook(nb))
-        with Gradebook(self.dirs.db_url, self.dirs.course_id) as gb:
-            self._adjust(gb, result)
-        failed = [i.name for i in result.items if i.status != "passed"]
-        message = "all items pass" if not failed else "failed: " + ", ".join(failed)
-        notes = nb.metadata.get("autograder", {}).get("notes", [])
-        if notes:
-            message += " (" + "; ".join(clean(n, 150) for n in notes) + ")"
-        result.message = message
-        return result
-
-
-def repair(nb, released) -> list[str]:
-    """Put back graded and locked cells the learner deleted, moved or duplicated; returns notes.
-
-    nbgrader restores the *content* of such cells (``OverwriteCells``) but not a cell that
-    is gone or a test cell moved above the function it tests. A missing cell is inserted
-    after the nearest released cell before it that is still there; a test cell found
-    above its function's cell is moved back below it.
-    """
-    from nbgrader import utils
-
-    def gid(c):
-        return c.metadata.get("nbgrader", {}).get("grade_id") if isinstance(c.metadata.get("nbgrader"), dict) else None
-
-    notes = []
-    seen = set()
-    for cell in reversed(nb.cells):  # duplicates: the last copy is graded, as nbgrader's DeduplicateIds does
-        g = gid(cell)
-        if g is not None and g in seen:
-            del cell.metadata["nbgrader"]
-            notes.append(f"{g} appears more than once; the last copy was graded")
-        seen.add(g)
-    present = {gid(c) for c in nb.cells}
-    previous = None
-    for cell in released.cells:
-        g = gid(cell)
-        if g is None:
-            continue
-        if g not in present and (utils.is_grade(cell) or utils.is_locked(cell)):
-            at = next((i + 1 for i, c in enumerate(nb.cells) if previous and gid(c) == previous), 0)
-            nb.cells.insert(at, nbformat.from_dict(cell))
-            notes.append(f"restored the deleted cell {g}")
-        previous = g if g in {gid(c) for c in nb.cells} else previous
-    for cell in list(nb.cells):
-        g = gid(cell)
-        if g and g.startswith("test_") and utils.is_grade(cell):
-            ids = [gid(c) for c in nb.cells]
-            fn = g.removeprefix("test_")
-            if fn in ids and ids.index(fn) > ids.index(g):
-                nb.cells.remove(cell)
-                nb.cells.insert(ids.index(fn), cell)  # after fn, which moved up by one
-                notes.append(f"moved {g} back below {fn}")
-    return notes
 
 
 def _link_submitted(submitted: Path, submissions: Path) -> None:

@@ -1,11 +1,14 @@
-"""Does a graded function do its own work? A static check, in the grader's process.
+"""Step 4, verify: does a graded function do its own work?
+
+A static check, in the grader's process.
 
 Each ``Spec`` says what its exercise may not call: its ``reference`` and its ``forbidden``
 names (``ann_core/checks``), plus, found here, every ann_core function or method that
 uses one of them (``layers.neuron`` uses ``activations.sigmoid``, so the ``sigmoid``
 exercise may not call it either). Earlier lessons' functions stay allowed.
 
-``delegation(nb, released, name, fn_source)`` reads the *learner-authored* cells of the
+``OwnWork(nb, released)(name, fn_source)`` (once per notebook, then per name; or
+``delegation(nb, released, name, fn_source)``) reads the *learner-authored* cells of the
 notebook (solution cells and every cell whose source is not one of the released lesson's
 cells), starts at what the test cell hands to ``check`` (usually the learner's function of
 that name) and follows learner-defined names transitively. Names are resolved the way
@@ -946,34 +949,62 @@ def _module_scope(code: Notebook, an: _Analyzer) -> _Scope:
     return root
 
 
+class OwnWork:
+    """The own-work check of one notebook: its code read once, then asked about each graded name.
+
+    ``OwnWork(nb, released)(name, fn_source)`` is '' if what the test cell hands to ``check`` as
+    ``name`` (the expression ``fn_source``, by default the name itself) provably does its own
+    work; otherwise why not: it uses a reference it may not use, or the grader cannot verify it.
+    """
+
+    def __init__(self, nb, released):
+        self.an, self.root, self.problem, self.error = _Analyzer([]), None, "", None
+        try:
+            code = read_cells(nb, released)
+            if code.problems:
+                raise Unverifiable(f"has a cell that is not valid Python ({code.problems[0]})")
+            self.root = _module_scope(code, self.an)
+            # the learner's module-level code runs too and may rebind anything: no dynamic tricks there
+            self.an.checking = False
+            for _, tree in code.learner:
+                for stmt in tree.body:
+                    self.an.expressions(stmt, self.root)
+            self.an.run()
+        except (Unverifiable, RecursionError) as exc:
+            self.problem = _unverifiable(exc)
+        except Exception as exc:  # noqa: BLE001  (the grader's own failure: raised for each name it is asked)
+            self.error = exc
+        self.contexts = set(self.an.contexts)
+
+    def __call__(self, name: str, fn_source: str | None = None) -> str:
+        if self.error is not None:
+            raise self.error
+        an, problem = self.an, self.problem
+        if not problem:  # what the test cell checks, counting every forbidden object it may reach
+            an.forbidden = {id(o): o for o in forbidden_for(name)}
+            an.hits, an.checking, an.queue = [], True, []
+            an.walked.clear()
+            an.memo.clear()
+            an.contexts = set(self.contexts)
+            try:
+                an.eval(ast.parse(fn_source or name, mode="eval").body, self.root)
+                an.run()
+            except (Unverifiable, RecursionError) as exc:
+                problem = _unverifiable(exc)
+        if problem:
+            return f"the grader cannot verify that {name} does its own work: {problem}"
+        if an.hits:
+            return (f"{name} calls ann_core's reference implementation {an.hits[0]} instead of computing the "
+                    "result itself; write your own version (this item scores 0)")
+        return ""
+
+
+def _unverifiable(exc) -> str:
+    if isinstance(exc, RecursionError):
+        return "the code is nested too deeply to read"
+    return f"your code {exc}. Write it with plain Python and NumPy (this item scores 0)"
+
+
 def delegation(nb, released, name: str, fn_source: str | None = None) -> str:
-    """'' if what the test cell hands to ``check`` as ``name`` (the expression ``fn_source``,
-    by default the name itself) provably does its own work; otherwise why not: it uses a
-    reference it may not use, or the grader cannot verify it."""
-    code = read_cells(nb, released)
-    an = _Analyzer(forbidden_for(name))
-    try:
-        if code.problems:
-            raise Unverifiable(f"has a cell that is not valid Python ({code.problems[0]})")
-        root = _module_scope(code, an)
-        # the learner's module-level code runs too and may rebind anything: no dynamic tricks there
-        an.checking = False
-        for _, tree in code.learner:
-            for stmt in tree.body:
-                an.expressions(stmt, root)
-        an.run()
-        # then what the test cell checks, counting every forbidden object it may reach
-        an.checking = True
-        an.walked.clear()
-        an.memo.clear()
-        an.eval(ast.parse(fn_source or name, mode="eval").body, root)
-        an.run()
-    except Unverifiable as exc:
-        return (f"the grader cannot verify that {name} does its own work: your code {exc}. "
-                "Write it with plain Python and NumPy (this item scores 0)")
-    except RecursionError:
-        return f"the grader cannot verify that {name} does its own work: the code is nested too deeply to read"
-    if an.hits:
-        return (f"{name} calls ann_core's reference implementation {an.hits[0]} instead of computing the "
-                "result itself; write your own version (this item scores 0)")
-    return ""
+    """``OwnWork(nb, released)(name, fn_source)``, for one name."""
+    return OwnWork(nb, released)(name, fn_source)

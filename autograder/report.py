@@ -1,4 +1,4 @@
-"""Step 5, the class report: ``python -m autograder report [--out DIR]``.
+"""Step 7, the class report: ``python -m autograder report [--out DIR]``.
 
 Reads ``DIR/grades.csv`` and ``DIR/items.csv`` (written by ``grade``) and writes
 ``DIR/report/lessons.csv`` (score distribution per lesson), ``DIR/report/items.csv``

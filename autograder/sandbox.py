@@ -1,4 +1,4 @@
-"""The kernel that runs learner code while grading: an ``ipykernel`` inside a bubblewrap sandbox.
+"""Step 3, execute: the kernel that runs learner code while grading: ``ipykernel`` inside a bubblewrap sandbox.
 
 ``grade`` executes every submission with the kernelspec ``ann-sandbox`` (``kernelspec()``),
 whose command is ``python -m autograder.sandbox -f CONNECTION_FILE``. That launcher runs as

@@ -1,4 +1,4 @@
-"""Step 3, score: each graded item's points, status and message from an executed notebook.
+"""Step 5, score: each graded item's points, status and message from an executed notebook.
 
 Points follow nbgrader's own rule (``nbgrader.utils.determine_grade``: a test cell
 scores full points unless it shows an error or writes to stderr); this module adds
@@ -6,7 +6,8 @@ what nbgrader lacks: a status (``passed``, ``failed``, ``timeout``, ``not run``)
 learner-facing message, which is the last line of the error: in a notebook the check's
 own explanation, after ``grade`` the grader's (``verify.py`` replaces every test cell's
 outputs). A test cell that never ran (the kernel died first) scores 0, not full
-points. ``python -m autograder check`` and ``grade`` both read items through here.
+points (``steps.MarkNotRun`` gives it an error before nbgrader saves the points).
+``python -m autograder check`` and ``grade`` both read items through here.
 """
 
 from __future__ import annotations
@@ -59,16 +60,6 @@ def test_cells(nb):
 
 
 NOT_RUN = "the cell did not run (the kernel stopped or the time ran out before it)"
-
-
-def mark_not_run(nb) -> None:
-    """Give every test cell that never ran an error output, so nbgrader scores it 0 too."""
-    from nbformat import NotebookNode
-
-    for cell in test_cells(nb):
-        if cell.get("execution_count") is None and not any(o.output_type == "error" for o in cell.outputs):
-            cell.outputs.append(NotebookNode(output_type="error", ename="CellNotRun", evalue=NOT_RUN,
-                                             traceback=[f"CellNotRun: {NOT_RUN}"]))
 
 
 def score_cell(cell) -> Item:

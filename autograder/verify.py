@@ -1,4 +1,4 @@
-"""Step 3b, verify: the grader decides every test cell itself, outside the learner's kernel.
+"""Step 4, verify: the grader decides every test cell itself, outside the learner's kernel.
 
 Learner code runs in the same interpreter as the test cells, so it can replace what they
 rely on (``np.allclose``, ``ann_core.checks.check`` itself), read the call stack and IPython's
@@ -396,8 +396,9 @@ def _records(cell):
             if out.get("output_type") == "display_data" and RECORD_MIME in out.get("data", {})]
 
 
-def judge_cell(cell, source: str, code=None, released=None, digits_seed: int | None = None) -> tuple[str, str]:
-    """``(problem, success text)`` of a test cell, decided from its records and the trusted ``source``."""
+def judge_cell(cell, source: str, own_work=None, digits_seed: int | None = None) -> tuple[str, str]:
+    """``(problem, success text)`` of a test cell, decided from its records and the trusted ``source``;
+    ``own_work`` (an ``integrity.OwnWork``), if given, must clear every function checked."""
     records = [r for r in _records(cell) if isinstance(r, dict)]
     errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
     etype = _etype(errors[0].get("ename")) if errors else None
@@ -436,11 +437,9 @@ def judge_cell(cell, source: str, code=None, released=None, digits_seed: int | N
         return f"the test cell stopped with {etype}.", ""
     if not lines:
         return "the test cell checked nothing", ""
-    if code is not None and released is not None:
-        from .integrity import delegation
-
+    if own_work is not None:
         for name in dict.fromkeys(n for n, _, _ in expected_checks(source)):
-            problem = delegation(code, released, name, _fn_source(source, name))
+            problem = own_work(name, _fn_source(source, name))
             if problem:
                 return problem, ""
     return "", "\n".join(lines) + "\n"
@@ -455,8 +454,10 @@ def verify(nb, trusted=None, released=None, digits_seed: int | None = None) -> l
     (to tell the learner's own cells and to resolve their names); without them the test
     cells of ``nb`` are used and the own-work check is skipped.
     """
+    from .integrity import OwnWork
+
     sources = {c.metadata.nbgrader["grade_id"]: c.source for c in test_cells(trusted if trusted is not None else nb)}
-    code = trusted if trusted is not None else nb
+    own_work = None if released is None else OwnWork(trusted if trusted is not None else nb, released)
     problems = []
     for cell in test_cells(nb):
         gid = cell.metadata.nbgrader["grade_id"]
@@ -472,7 +473,7 @@ def verify(nb, trusted=None, released=None, digits_seed: int | None = None) -> l
             continue
         looked_passing = not names
         try:
-            problem, ok = judge_cell(cell, sources.get(gid, cell.source), code, released, digits_seed)
+            problem, ok = judge_cell(cell, sources.get(gid, cell.source), own_work, digits_seed)
         except Exception as exc:  # noqa: BLE001  (the grader's own failure: 0, and say so, never crash the batch)
             problem, ok = (f"the grader could not decide this test ({type(exc).__name__} in the grader); "
                            "ask your instructor to look at it"), ""

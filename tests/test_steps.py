@@ -1,0 +1,251 @@
+"""Each of the course's own grading steps (``autograder/steps.py``) on a small fixture notebook,
+and the gradebook session nbgrader's steps share: one per submission, committed once."""
+
+from __future__ import annotations
+
+import copy
+
+import nbformat
+import numpy as np
+import pytest
+from nbformat import NotebookNode
+from traitlets.config import Config
+
+from ann_core.checks import RECORD_ENV, RECORD_MIME, check
+from autograder import steps
+from autograder.score import score_notebook
+from autograder.steps import DrawHiddenSeeds, MarkNotRun, RestoreCells, Submission, Verify
+from autograder.verify import expected_checks
+
+TEST_SOURCE = ('check("sigmoid", sigmoid)\n### BEGIN HIDDEN TESTS\n'
+               'check("sigmoid", sigmoid, seed=5, hidden=True)\n### END HIDDEN TESTS')
+OWN = "def sigmoid(z):\n    return 1.0 / (1.0 + np.exp(-z))"
+
+
+def _cell(source, grade_id=None, **flags):
+    cell = nbformat.v4.new_code_cell(source)
+    if grade_id:
+        cell.metadata["nbgrader"] = {"grade_id": grade_id, "grade": False, "solution": False, "locked": False,
+                                     "schema_version": 3, **flags}
+    return cell
+
+
+def released_nb():
+    """A lesson in miniature: an import, the exercise (a stub), its test (2 points), a demo cell."""
+    return nbformat.v4.new_notebook(cells=[
+        _cell("import numpy as np\nfrom ann_core.checks import check", "imports", locked=True),
+        _cell("def sigmoid(z):\n    raise NotImplementedError()", "sigmoid", solution=True),
+        _cell(TEST_SOURCE, "test_sigmoid", grade=True, locked=True, points=2),
+        _cell("print(sigmoid(np.zeros(2)))"),
+    ])
+
+
+def learner_nb(code=OWN):
+    nb = released_nb()
+    nb.cells[1].source = code
+    return nb
+
+
+def _ids(nb):
+    return [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+
+
+def _run(step, nb, sub):
+    return step(config=Config()).preprocess(nb, {"autograder": sub})[0]
+
+
+# ---------------------------------------------------------------- 2. prepare
+def test_restore_cells_puts_back_a_deleted_test_cell_after_its_function():
+    nb = learner_nb()
+    del nb.cells[2]
+    sub = Submission(released_nb())
+    nb = _run(RestoreCells, nb, sub)
+    assert _ids(nb) == ["imports", "sigmoid", "test_sigmoid", None]
+    assert sub.notes == ["restored the deleted cell test_sigmoid"]
+
+
+def test_restore_cells_moves_a_test_cell_back_below_its_function():
+    nb = learner_nb()
+    nb.cells.insert(0, nb.cells.pop(2))
+    sub = Submission(released_nb())
+    nb = _run(RestoreCells, nb, sub)
+    assert _ids(nb) == ["imports", "sigmoid", "test_sigmoid", None]
+    assert sub.notes == ["moved test_sigmoid back below sigmoid"]
+
+
+def test_restore_cells_grades_the_last_of_duplicated_cells():
+    nb = learner_nb()
+    first = copy.deepcopy(nb.cells[1])
+    first.source = "def sigmoid(z):\n    return 0 * z"
+    nb.cells.insert(1, first)
+    sub = Submission(released_nb())
+    nb = _run(RestoreCells, nb, sub)
+    assert _ids(nb) == ["imports", None, "sigmoid", "test_sigmoid", None]
+    assert nb.cells[2].source == OWN
+    assert sub.notes == ["sigmoid appears more than once; the last copy was graded"]
+
+
+def test_restore_cells_leaves_an_intact_notebook_alone():
+    nb, sub = learner_nb(), Submission(released_nb())
+    before = copy.deepcopy(nb)
+    assert _run(RestoreCells, nb, sub) == before and sub.notes == []
+
+
+def test_draw_hidden_seeds_replaces_only_the_hidden_seed_and_keeps_it():
+    seeds = []
+    for _ in range(2):
+        sub = Submission(released_nb())
+        nb = _run(DrawHiddenSeeds, learner_nb(), sub)
+        (seed,) = sub.seeds["test_sigmoid"]
+        assert expected_checks(nb.cells[2].source) == [("sigmoid", 0, False), ("sigmoid", seed, True)]
+        assert seed >= 1000 and nb.cells[2].source.startswith('check("sigmoid", sigmoid)\n')
+        seeds.append(seed)
+    assert seeds[0] != seeds[1]  # a new one every run
+
+
+# ---------------------------------------------------------------- 4. verify
+def test_mark_not_run_zeroes_a_test_cell_that_never_ran():
+    nb = learner_nb()
+    assert score_notebook(nb)[0].status == "not run"  # before: no outputs, nbgrader would give 2 points
+    nb.cells[2].outputs = [NotebookNode(output_type="stream", name="stdout", text="")]
+    nb = _run(MarkNotRun, nb, Submission(released_nb()))
+    (item,) = score_notebook(nb)
+    assert (item.score, item.max_score, item.status) == (0.0, 2.0, "not run")
+    ran = learner_nb()
+    ran.cells[2].execution_count = 3
+    assert _run(MarkNotRun, copy.deepcopy(ran), Submission(released_nb())) == ran
+
+
+def _records(monkeypatch, fn, seed):
+    """What the test cell's two checks display in a grading kernel for the learner's ``fn``."""
+    shown = []
+    monkeypatch.setenv(RECORD_ENV, "1")
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append(obj))
+    for s, hidden in ((0, False), (seed, True)):
+        try:
+            check("sigmoid", fn, seed=s, hidden=hidden, quiet=True)
+        except AssertionError:
+            pass
+    return [NotebookNode(output_type="display_data", metadata={}, data={RECORD_MIME: r[RECORD_MIME]})
+            for r in shown]
+
+
+def _prepared_and_executed(monkeypatch, code, fn):
+    """The notebook as prepared (trusted) and as it came back from a kernel that ran ``fn``."""
+    sub = Submission(released_nb(), digits_seed=1)
+    trusted = _run(DrawHiddenSeeds, learner_nb(code), sub)
+    sub.trusted = trusted
+    done = copy.deepcopy(trusted)
+    done.cells[2].execution_count = 1
+    done.cells[2].outputs = _records(monkeypatch, fn, sub.seeds["test_sigmoid"][0])
+    return done, sub
+
+
+def test_verify_passes_own_right_work_with_the_graders_words(monkeypatch):
+    done, sub = _prepared_and_executed(monkeypatch, OWN, lambda z: 1.0 / (1.0 + np.exp(-np.asarray(z))))
+    nb = _run(Verify, done, sub)
+    (out,) = nb.cells[2].outputs
+    assert out.output_type == "stream" and out.text.startswith("✔ sigmoid:") and "(hidden tests)" in out.text
+    assert sub.notes == [] and score_notebook(nb)[0].score == 2.0
+
+
+def test_verify_fails_a_forged_record_the_kernel_showed_as_passing(monkeypatch):
+    done, sub = _prepared_and_executed(monkeypatch, OWN, lambda z: 1.0 / (1.0 + np.exp(-np.asarray(z))))
+    values = done.cells[2].outputs[1].data[RECORD_MIME]["values"]
+    values[-1]["array"][1][0] = repr(0.123)  # one hidden value changed after the check ran
+    nb = _run(Verify, done, sub)
+    (out,) = nb.cells[2].outputs
+    assert out.output_type == "error" and out.ename == "CheckFailed" and "hidden test case" in out.evalue
+    assert sub.notes == [f"not verified: test_sigmoid: {out.evalue}"]
+    assert score_notebook(nb)[0].score == 0.0
+
+
+def test_verify_fails_a_function_that_calls_the_reference(monkeypatch):
+    from ann_core.activations import sigmoid as reference
+
+    code = "from ann_core.activations import sigmoid as s\ndef sigmoid(z):\n    return s(z)"
+    done, sub = _prepared_and_executed(monkeypatch, code, lambda z: reference(z))
+    nb = _run(Verify, done, sub)
+    (out,) = nb.cells[2].outputs
+    assert out.ename == "CheckFailed" and "ann_core.activations.sigmoid" in out.evalue
+    assert score_notebook(nb)[0].score == 0.0
+
+
+# ---------------------------------------------------------------- 5. score: one gradebook session
+@pytest.fixture
+def gradebook(tmp_path):
+    """A gradebook holding the miniature lesson "L" and learner "ada"'s submission of it."""
+    from nbgrader.api import Gradebook
+
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(url) as gb:
+        gb.add_assignment("L")
+        gb.add_notebook("L", "L")
+        gb.add_grade_cell("test_sigmoid", "L", "L", max_score=2, cell_type="code")
+        gb.add_solution_cell("sigmoid", "L", "L")
+        gb.add_student("ada")
+        gb.add_submission("L", "ada")
+    return url
+
+
+def _auto_scores(url):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(url) as gb:
+        return [g.auto_score for g in gb.find_submission_notebook("L", "L", "ada").grades]
+
+
+def test_nbgraders_steps_save_in_the_submissions_session_and_commit_once(gradebook, monkeypatch):
+    from nbgrader.api import Gradebook
+
+    opened, original_init = [], Gradebook.__init__
+
+    def counting_init(self, *args, **kwargs):
+        opened.append(args)
+        original_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(Gradebook, "__init__", counting_init)
+    nb = learner_nb()
+    nb.cells[2].execution_count = 1
+    nb.cells[2].outputs = [NotebookNode(output_type="error", ename="CheckFailed", evalue="wrong", traceback=[])]
+    with Gradebook(gradebook) as gb:
+        commits = []
+        monkeypatch.setattr(gb.db, "commit", lambda: commits.append(1))
+        sub = Submission(released_nb(), gradebook=gb)
+        resources = steps.resources("ada", "L", gradebook, "default_course", sub)
+        steps.run([steps.SaveAutoGrades, steps.AssignLatePenalties], nb, resources, Config())
+        assert len(opened) == 1 and commits == []  # nbgrader's two steps opened no gradebook and committed nothing
+        assert gb.find_grade("test_sigmoid", "L", "L", "ada").auto_score == 0  # but see what they saved
+        assert _auto_scores(gradebook) == [None]  # which no one else sees yet
+        monkeypatch.undo()
+        gb.db.commit()
+    assert _auto_scores(gradebook) == [0]
+    assert steps.SaveAutoGrades.__module__ == "nbgrader.preprocessors.saveautogrades"  # nbgrader's own class
+
+
+def test_a_failing_step_leaves_nothing_of_the_submission_in_the_gradebook(gradebook):
+    from nbgrader.api import Gradebook
+
+    class Broken(steps.NbGraderPreprocessor):
+        def preprocess(self, nb, resources):
+            raise RuntimeError("a step failed")
+
+    nb = learner_nb()
+    nb.cells[2].execution_count = 1
+    with Gradebook(gradebook) as gb:
+        sub = Submission(released_nb(), gradebook=gb)
+        with pytest.raises(RuntimeError):
+            steps.run([steps.SaveAutoGrades, Broken], nb, steps.resources("ada", "L", gradebook, "default_course",
+                                                                          sub), Config())
+        gb.db.rollback()  # what grade.py's session does on an error
+    assert _auto_scores(gradebook) == [None]
+
+
+def test_prepare_and_finish_are_nbgraders_autograde_plus_the_courses_steps():
+    from nbgrader.converters import Autograde
+
+    ours = {steps.RestoreCells, steps.DrawHiddenSeeds, steps.MarkNotRun, steps.Verify}
+    autograde = Autograde()
+    nbgraders = [c.__name__ for c in [*autograde.sanitize_preprocessors, *autograde.autograde_preprocessors]]
+    assert [c.__name__ for c in steps.PREPARE + steps.FINISH if c not in ours] == \
+        [n for n in nbgraders if n != "Execute"]
