@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import activations as ref
-from . import Case, Mistake, Spec, arrays, register
+from .spec import Case, Mistake, Spec, arrays, register
 
 
 def _elementwise_cases(extreme: bool = True):

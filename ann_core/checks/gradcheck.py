@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import activations as act
 from .. import gradcheck as ref
-from . import Case, Mistake, Spec, register
+from .spec import Case, Mistake, Spec, register
 
 
 class NotRestored(RuntimeError):

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import activations as act
 from .. import layers as ref
-from . import Case, Mistake, Spec, register
+from .spec import Case, Mistake, Spec, register
 
 
 def _weighted_sum_cases(rng, hidden):

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import activations as act
 from .. import losses as ref
-from . import Case, Mistake, Spec, register
+from .spec import Case, Mistake, Spec, register
 
 EPS = ref.EPS
 

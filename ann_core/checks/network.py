@@ -17,7 +17,7 @@ import numpy as np
 from .. import activations as act
 from .. import layers
 from .. import network as ref
-from . import Case, Mistake, Spec, register
+from .spec import Case, Mistake, Spec, register
 
 
 def _f(name):

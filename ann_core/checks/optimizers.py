@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import optimizers as ref
-from . import Case, Mistake, Spec, register
+from .spec import Case, Mistake, Spec, register
 
 
 # ---------------------------------------------------------------- chaining steps

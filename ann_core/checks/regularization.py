@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import losses as ref
-from . import Case, Mistake, Spec, register
+from .spec import Case, Mistake, Spec, register
 
 
 def _weights(rng, shapes):

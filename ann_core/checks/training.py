@@ -12,13 +12,15 @@ Y_batch)`` pairs it yields, in order.
 
 from __future__ import annotations
 
-import os as _os
-
 import numpy as np
 
 from .. import training as ref
 from ..optimizers import sgd_update
-from . import RECORD_ENV, Case, CheckFailed, Mistake, Spec, _describe, _emit, call, register
+from .calling import call
+from .compare import _describe
+from .core import CheckFailed
+from .record import _emit, grading
+from .spec import Case, Mistake, Spec, register
 
 
 def linear_mse(w, X, y):
@@ -590,7 +592,7 @@ def check_digits_accuracy(model, threshold: float = DIGITS_THRESHOLD) -> None:
     from ..datasets import digits
 
     name = "digits_accuracy"
-    if _os.environ.get(RECORD_ENV) == "1":  # the grader measures the accuracy itself
+    if grading():  # the grader measures the accuracy itself
         _emit({"name": name, "network": network_record(model)})
     if model is None:
         raise CheckFailed(f"{name}: model is None, so Exercise 3 is not implemented yet: build and "
