@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import losses as _losses
 from .. import training as ref
-from ..optimizers import sgd_update
+from ..network import Sequential
+from ..optimizers import OPTIMIZERS, sgd_update
 from .calling import call
-from .compare import _describe
+from .compare import _describe, _show_args
 from .core import CheckFailed
 from .record import _emit, grading
 from .spec import Case, Mistake, Spec, register
@@ -227,57 +229,46 @@ register(Spec(
 
 # ================================================================ lesson 11: the training loop
 # ``train_step`` and ``fit`` change a network and an optimizer in place, so a case never holds
-# those objects: it holds *recipes* (``_Recipe``), and every run (the learner's, the
-# reference's, each known mistake's) builds a fresh network and optimizer from them, with the
-# same initial weights. A recipe is callable and named like the call that makes it, so
-# failure messages read ``train_step(Sequential.from_sizes([2, 3, 1], ['sigmoid',
-# 'sigmoid'], seed=1), <array (4, 2)>, <array (4, 1)>, 'binary_cross_entropy', SGD(lr=0.5),
-# steps=3)``.
+# those objects: it holds *recipes*, functions that build a fresh network or optimizer on every
+# call, so that every run (the learner's, the reference's, each known mistake's) starts from
+# the same initial weights. A case's ``label`` spells its arguments as the calls that make
+# them (``Spec.label_args``), so failure messages read ``train_step(Sequential.from_sizes([2,
+# 3, 1], ['sigmoid', 'sigmoid'], seed=1), <array (4, 2)>, <array (4, 1)>,
+# 'binary_cross_entropy', SGD(lr=0.5), steps=3)``.
 #
 # What is compared, as a tuple (failure messages say "item [k] of the returned tuple"):
 #   train_step, called ``steps`` times in a row on the same batch:
 #       item 0: the ``steps`` losses it returned; items 1, 2, …: W1, b1, W2, b2, … afterwards
 #   fit: item 0 history["loss"], item 1 history["acc"], then (with validation)
 #       history["val_loss"], history["val_acc"], then the parameters after training.
-from .. import losses as _losses  # noqa: E402
-from ..network import Sequential  # noqa: E402
-from ..optimizers import OPTIMIZERS  # noqa: E402
-
-_OPT_NAMES = {cls: cls.__name__ for cls in OPTIMIZERS.values()}
-
-
-class _Recipe:
-    """Builds a fresh object on every call; ``__name__`` is how messages show it."""
-
-    def __init__(self, text: str, make):
-        self.__name__ = text
-        self._make = make
-
-    def __call__(self):
-        return self._make()
-
-    def __repr__(self):
-        return self.__name__
-
 
 def _net(sizes, acts, seed):
+    """A recipe for a fresh ``Sequential.from_sizes(sizes, acts, seed=seed)``, and that call as text."""
     sizes, acts = list(sizes), list(acts)
-    return _Recipe(f"Sequential.from_sizes({sizes}, {acts}, seed={seed})",
-                   lambda: Sequential.from_sizes(sizes, acts, seed=seed))
+
+    def network():
+        return Sequential.from_sizes(sizes, acts, seed=seed)
+
+    return network, f"Sequential.from_sizes({sizes}, {acts}, seed={seed})"
 
 
-def _opt(name, lr, **kw):
+def _opt(name, lr):
+    """A recipe for a fresh optimizer ``name`` with learning rate ``lr``, and its call as text."""
     cls = OPTIMIZERS[name]
-    text = ", ".join([f"lr={lr}"] + [f"{k}={v}" for k, v in kw.items()])
-    return _Recipe(f"{cls.__name__}({text})", lambda: cls(lr, **kw))
+
+    def optimizer():
+        return cls(lr)
+
+    return optimizer, f"{cls.__name__}(lr={lr})"
 
 
-class _Validation(_Recipe):
-    """``(X_val, Y_val)`` for fit's ``validation``, shown by shape in messages."""
+def _validation(X_val, Y_val):
+    """A recipe for fit's ``validation`` pair (fresh copies), and how messages show it."""
 
-    def __init__(self, X_val, Y_val):
-        super().__init__(f"(<array {X_val.shape}>, <array {Y_val.shape}>)",
-                         lambda: (X_val.copy(), Y_val.copy()))
+    def validation():
+        return X_val.copy(), Y_val.copy()
+
+    return validation, f"(<array {X_val.shape}>, <array {Y_val.shape}>)"
 
 
 def _as_loss(value, name):
@@ -337,8 +328,9 @@ def _step_cases(rng, hidden):
     for sizes, acts, loss, (opt, lr), n, steps in setups:
         X, Y = _data(rng, n, sizes[0], sizes[-1], loss)
         seed = int(rng.integers(100))
-        out.append(Case((_net(sizes, acts, seed), X, Y, _LOSS[loss], _opt(opt, lr)),
-                        {"steps": steps}, label=f"{sizes} {_LOSS[loss]}"))
+        (net, net_text), (make_opt, opt_text) = _net(sizes, acts, seed), _opt(opt, lr)
+        shown = f"{net_text}, {_show_args((X, Y, _LOSS[loss]), {})}, {opt_text}, steps={steps}"
+        out.append(Case((net, X, Y, _LOSS[loss], make_opt), {"steps": steps}, label=shown))
     return out
 
 
@@ -412,6 +404,7 @@ register(Spec(
     ],
     wrap=_step_wrap,
     examples=False,
+    label_args=True,
 ))
 
 
@@ -458,11 +451,13 @@ def _fit_cases(rng, hidden):
     for sizes, acts, loss, (opt, lr), n, epochs, batch, n_val in setups:
         X, Y = _data(rng, n + n_val, sizes[0], sizes[-1], loss)
         kwargs = {"seed": int(rng.integers(1, 1000))}
+        (net, net_text), (make_opt, opt_text) = _net(sizes, acts, int(rng.integers(100))), _opt(opt, lr)
+        shown = (f"{net_text}, {_show_args((X[:n], Y[:n], _LOSS[loss]), {})}, {opt_text}, "
+                 f"{_show_args((epochs, batch), kwargs)}")
         if n_val:
-            kwargs["validation"] = _Validation(X[n:], Y[n:])
-        net = _net(sizes, acts, int(rng.integers(100)))
-        out.append(Case((net, X[:n], Y[:n], _LOSS[loss], _opt(opt, lr), epochs, batch), kwargs,
-                        label=f"{sizes} {_LOSS[loss]}"))
+            kwargs["validation"], val_text = _validation(X[n:], Y[n:])
+            shown += f", validation={val_text}"
+        out.append(Case((net, X[:n], Y[:n], _LOSS[loss], make_opt, epochs, batch), kwargs, label=shown))
     return out
 
 
@@ -549,6 +544,7 @@ register(Spec(
     ],
     wrap=_fit_wrap,
     examples=False,
+    label_args=True,
 ))
 
 
