@@ -465,37 +465,34 @@ def _labels(Y):
     return Y.argmax(axis=1) if Y.ndim == 2 and Y.shape[1] > 1 else Y.reshape(-1)
 
 
-def _fit_with(batches_of, record="mean", acc_on="train", rng_seed=None):
-    """A fit (right or wrong) built from ``batches_of(X, Y, batch_size, seed, rng)``.
+def _fit_like(net, X, Y, loss, optimizer, epochs, batch_size, seed=0, validation=None, *,
+              batches_of, record="mean", acc_on="train", rng_seed=None):
+    """A fit, right or wrong: ``batches_of(X, Y, batch_size, seed, rng)`` gives an epoch's batches.
 
     ``record`` is what history["loss"] holds: ``"mean"`` of the batch losses (right),
     the ``"last"`` one, or the loss on the whole set ``"after"`` the epoch; ``acc_on`` is
     ``"train"`` (right) or the last ``"batch"``; ``rng_seed`` overrides the seed.
     """
-
-    def fit(net, X, Y, loss, optimizer, epochs, batch_size, seed=0, validation=None):
-        rng = np.random.default_rng(seed if rng_seed is None else rng_seed)
-        history = {"loss": [], "acc": [], "val_loss": [], "val_acc": []}
-        for _ in range(epochs):
-            values, last = [], None
-            for xb, yb in batches_of(X, Y, batch_size, seed, rng):
-                values.append(ref.train_step(net, xb, yb, loss, optimizer))
-                last = (xb, yb)
-            if record == "mean":
-                history["loss"].append(float(np.mean(values)))
-            elif record == "last":
-                history["loss"].append(values[-1])
-            else:
-                history["loss"].append(_losses.LOSSES[loss](Y, net.forward(X)))
-            xa, ya = (X, Y) if acc_on == "train" else last
-            history["acc"].append(ref.accuracy(net, xa, _labels(ya)))
-            if validation is not None:
-                Xv, Yv = validation
-                history["val_loss"].append(_losses.LOSSES[loss](Yv, net.forward(Xv)))
-                history["val_acc"].append(ref.accuracy(net, Xv, _labels(Yv)))
-        return {k: v for k, v in history.items() if v}
-
-    return fit
+    rng = np.random.default_rng(seed if rng_seed is None else rng_seed)
+    history = {"loss": [], "acc": [], "val_loss": [], "val_acc": []}
+    for _ in range(epochs):
+        values, last = [], None
+        for xb, yb in batches_of(X, Y, batch_size, seed, rng):
+            values.append(ref.train_step(net, xb, yb, loss, optimizer))
+            last = (xb, yb)
+        if record == "mean":
+            history["loss"].append(float(np.mean(values)))
+        elif record == "last":
+            history["loss"].append(values[-1])
+        else:
+            history["loss"].append(_losses.LOSSES[loss](Y, net.forward(X)))
+        xa, ya = (X, Y) if acc_on == "train" else last
+        history["acc"].append(ref.accuracy(net, xa, _labels(ya)))
+        if validation is not None:
+            Xv, Yv = validation
+            history["val_loss"].append(_losses.LOSSES[loss](Yv, net.forward(Xv)))
+            history["val_acc"].append(ref.accuracy(net, Xv, _labels(Yv)))
+    return {k: v for k, v in history.items() if v}
 
 
 def _shuffled(X, Y, batch_size, seed, rng):
@@ -519,28 +516,53 @@ def _one_batch(X, Y, batch_size, seed, rng):
     return [first] * ref.n_updates(len(X), batch_size)
 
 
+def _fit_same_order(*args):
+    return _fit_like(*args, batches_of=_same_order)
+
+def _fit_in_order(*args):
+    return _fit_like(*args, batches_of=_in_order)
+
+def _fit_whole_set(*args):
+    return _fit_like(*args, batches_of=_whole_set)
+
+def _fit_one_batch(*args):
+    return _fit_like(*args, batches_of=_one_batch)
+
+def _fit_seed_ignored(*args):
+    return _fit_like(*args, batches_of=_shuffled, rng_seed=0)
+
+def _fit_last_loss(*args):
+    return _fit_like(*args, batches_of=_shuffled, record="last")
+
+def _fit_loss_after(*args):
+    return _fit_like(*args, batches_of=_shuffled, record="after")
+
+def _fit_batch_acc(*args):
+    return _fit_like(*args, batches_of=_shuffled, acc_on="batch")
+
+
 register(Spec(
     "fit", ref.fit, _fit_cases,
     mistakes=[
         Mistake("every epoch visited the batches in the same order: make rng = "
                 "np.random.default_rng(seed) once, before the epoch loop, and pass it to "
                 "iterate_minibatches in every epoch.",
-                _fit_with(_same_order)),
+                _fit_same_order),
         Mistake("the rows were not shuffled: loop over iterate_minibatches(X, Y, batch_size, rng) "
-                "with rng = np.random.default_rng(seed).", _fit_with(_in_order)),
+                "with rng = np.random.default_rng(seed).", _fit_in_order),
         Mistake("one update per epoch on the whole training set: an epoch makes one train_step per "
-                "mini-batch of iterate_minibatches(X, Y, batch_size, rng).", _fit_with(_whole_set)),
+                "mini-batch of iterate_minibatches(X, Y, batch_size, rng).", _fit_whole_set),
         Mistake("every update used the same mini-batch: call train_step once on each batch that "
-                "iterate_minibatches yields.", _fit_with(_one_batch)),
+                "iterate_minibatches yields.", _fit_one_batch),
         Mistake("the seed argument was ignored: make the generator with "
-                "rng = np.random.default_rng(seed).", _fit_with(_shuffled, rng_seed=0)),
+                "rng = np.random.default_rng(seed).", _fit_seed_ignored),
         Mistake("history['loss'] holds the last batch's loss; record the mean of the epoch's "
-                "batch losses.", _fit_with(_shuffled, record="last")),
+                "batch losses.", _fit_last_loss),
         Mistake("history['loss'] holds the loss of the whole training set after the epoch; record "
                 "the mean of the batch losses that train_step returned during the epoch.",
-                _fit_with(_shuffled, record="after")),
+                _fit_loss_after),
         Mistake("history['acc'] is the accuracy on the last batch; measure it on the whole "
-                "training set (X, Y) after the epoch.", _fit_with(_shuffled, acc_on="batch")),
+                "training set (X, Y) after the epoch.", _fit_batch_acc),
     ],
     wrap=_fit_wrap,
     examples=False,
