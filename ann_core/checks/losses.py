@@ -609,29 +609,23 @@ register(Spec(
 
 def _huber_grad_no_n(t, p, delta=1.0):
     d = _f(p) - t
-    g = np.where(np.abs(d) < delta, d, delta * np.sign(d))
-    return g
+    return np.where(np.abs(d) < delta, d, delta * np.sign(d))
 
 def _huber_grad_cap_1(t, p, delta=1.0):
     d = _f(p) - t
-    g = np.where(np.abs(d) < delta, d, np.sign(d))
-    return g / d.size
+    return np.where(np.abs(d) < delta, d, np.sign(d)) / d.size
 
 def _huber_grad_no_cap(t, p, delta=1.0):
     d = _f(p) - t
-    g = np.where(np.abs(d) < delta, d, d)
-    return g / d.size
+    return d / d.size
 
 def _huber_grad_2d(t, p, delta=1.0):
     d = _f(p) - t
-    g = np.where(np.abs(d) < delta, 2 * d, delta * np.sign(d))
-    return g / d.size
+    return np.where(np.abs(d) < delta, 2 * d, delta * np.sign(d)) / d.size
 
 def _huber_grad_fixed_delta(t, p, delta=1.0):
-    delta = 1.0
     d = _f(p) - t
-    g = np.where(np.abs(d) < delta, d, delta * np.sign(d))
-    return g / d.size
+    return np.where(np.abs(d) < 1.0, d, np.sign(d)) / d.size
 
 def _huber_grad_sign(t, p, delta=1.0):
     return -ref.huber_grad(t, p, delta=delta)
