@@ -255,8 +255,8 @@ def test_the_reference_run_of_a_demo_never_happens_in_a_grading_kernel(monkeypat
     class Shell:
         user_ns = {"_ih": ["", "print(round(float(tanh(1.0)), 4))"], "tanh": tanh}
 
-    monkeypatch.setenv("ANN_AUTOGRADER", "1")
+    monkeypatch.setenv(RECORD_ENV, "1")
     assert not D.show_with_reference(Shell())
-    monkeypatch.delenv("ANN_AUTOGRADER")
+    monkeypatch.delenv(RECORD_ENV)
     assert D.show_with_reference(Shell()) and "0.7616" in capsys.readouterr().out
     assert Shell.user_ns["tanh"] is tanh  # the learner's own function is back
