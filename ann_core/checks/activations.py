@@ -37,17 +37,10 @@ _OVERFLOW_TANH = ("(e^z − e^(−z)) / (e^z + e^(−z)) is right on paper, but 
                   "sign(z)·(1 − e^(−2|z|)) / (1 + e^(−2|z|)), whose exponent is never positive.")
 
 
-def _sigmoid_of_minus_z(z):
-    return 1 / (1 + np.exp(np.asarray(z, dtype=float)))
-
-def _sigmoid_garbled(z):
-    return np.exp(-np.asarray(z, dtype=float)) / (1 + np.exp(np.asarray(z, dtype=float)))
-
-def _sigmoid_is_tanh(z):
-    return np.tanh(z)
-
-def _sigmoid_precedence(z):
-    return 1 / 1 + np.exp(-np.asarray(z, dtype=float))
+def _sigmoid_of_minus_z(z): return 1 / (1 + np.exp(np.asarray(z, dtype=float)))
+def _sigmoid_garbled(z): return np.exp(-np.asarray(z, dtype=float)) / (1 + np.exp(np.asarray(z, dtype=float)))
+def _sigmoid_is_tanh(z): return np.tanh(z)
+def _sigmoid_precedence(z): return 1 / 1 + np.exp(-np.asarray(z, dtype=float))
 
 
 register(Spec(
@@ -63,14 +56,9 @@ register(Spec(
 ))
 
 
-def _tanh_is_sinh(z):
-    return (np.exp(z) - np.exp(-np.asarray(z))) / 2
-
-def _tanh_numerator_sign(z):
-    return (np.exp(-np.asarray(z)) - np.exp(z)) / (np.exp(z) + np.exp(-np.asarray(z)))
-
-def _tanh_precedence(z):
-    return np.exp(z) - np.exp(-np.asarray(z)) / np.exp(z) + np.exp(-np.asarray(z))
+def _tanh_is_sinh(z): return (np.exp(z) - np.exp(-np.asarray(z))) / 2
+def _tanh_numerator_sign(z): return (np.exp(-np.asarray(z)) - np.exp(z)) / (np.exp(z) + np.exp(-np.asarray(z)))
+def _tanh_precedence(z): return np.exp(z) - np.exp(-np.asarray(z)) / np.exp(z) + np.exp(-np.asarray(z))
 
 
 register(Spec(
@@ -86,14 +74,9 @@ register(Spec(
 ))
 
 
-def _relu_negative_part(z):
-    return np.minimum(0, z)
-
-def _relu_np_max(z):
-    return np.max(0, np.asarray(z, dtype=float))
-
-def _relu_builtin_max(z):
-    return max(0, np.asarray(z, dtype=float))
+def _relu_negative_part(z): return np.minimum(0, z)
+def _relu_np_max(z): return np.max(0, np.asarray(z, dtype=float))
+def _relu_builtin_max(z): return max(0, np.asarray(z, dtype=float))
 
 
 register(Spec(
@@ -118,14 +101,9 @@ def _leaky_cases(rng, hidden):
     return out
 
 
-def _leaky_slope_0_1(z):
-    return np.where(np.asarray(z) > 0, z, 0.1 * np.asarray(z))
-
-def _leaky_max_slope(z):
-    return np.maximum(0.01, z)
-
-def _leaky_fixed_slope(z, slope=0.01):
-    return ref.leaky_relu(z)
+def _leaky_slope_0_1(z): return np.where(np.asarray(z) > 0, z, 0.1 * np.asarray(z))
+def _leaky_max_slope(z): return np.maximum(0.01, z)
+def _leaky_fixed_slope(z, slope=0.01): return ref.leaky_relu(z)
 
 
 register(Spec(
@@ -151,15 +129,11 @@ def _softmax_naive(z):
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def _softmax_axis0(z):
-    return (np.exp(z - np.max(z, axis=0, keepdims=True))
+def _softmax_axis0(z): return (np.exp(z - np.max(z, axis=0, keepdims=True))
             / np.exp(z - np.max(z, axis=0, keepdims=True)).sum(axis=0, keepdims=True))
 
-def _softmax_whole_sum(z):
-    return np.exp(z - np.max(z)) / np.exp(z - np.max(z)).sum()
-
-def _softmax_no_keepdims(z):
-    return np.exp(z - np.max(z, axis=-1)) / np.exp(z - np.max(z, axis=-1)).sum(axis=-1)
+def _softmax_whole_sum(z): return np.exp(z - np.max(z)) / np.exp(z - np.max(z)).sum()
+def _softmax_no_keepdims(z): return np.exp(z - np.max(z, axis=-1)) / np.exp(z - np.max(z, axis=-1)).sum(axis=-1)
 
 
 register(Spec(
@@ -177,14 +151,9 @@ register(Spec(
 ))
 
 
-def _sigmoid_grad_of_z(z):
-    return np.asarray(z) * (1 - np.asarray(z))
-
-def _sigmoid_grad_sign(z):
-    return -ref.sigmoid(z) * (1 - ref.sigmoid(z))
-
-def _sigmoid_grad_naive(z):
-    return np.exp(-np.asarray(z, dtype=float)) / (1 + np.exp(-np.asarray(z, dtype=float))) ** 2
+def _sigmoid_grad_of_z(z): return np.asarray(z) * (1 - np.asarray(z))
+def _sigmoid_grad_sign(z): return -ref.sigmoid(z) * (1 - ref.sigmoid(z))
+def _sigmoid_grad_naive(z): return np.exp(-np.asarray(z, dtype=float)) / (1 + np.exp(-np.asarray(z, dtype=float))) ** 2
 
 
 register(Spec(
@@ -200,14 +169,9 @@ register(Spec(
 ))
 
 
-def _tanh_grad_of_z(z):
-    return 1 - np.asarray(z) ** 2
-
-def _tanh_grad_no_square(z):
-    return 1 - np.tanh(z)
-
-def _tanh_grad_naive(z):
-    return 1 - _tanh_naive(z) ** 2
+def _tanh_grad_of_z(z): return 1 - np.asarray(z) ** 2
+def _tanh_grad_no_square(z): return 1 - np.tanh(z)
+def _tanh_grad_naive(z): return 1 - _tanh_naive(z) ** 2
 
 
 register(Spec(
@@ -224,11 +188,8 @@ register(Spec(
 ))
 
 
-def _relu_grad_kink(z):
-    return (np.asarray(z) >= 0).astype(float)
-
-def _relu_grad_sign(z):
-    return np.sign(z)
+def _relu_grad_kink(z): return (np.asarray(z) >= 0).astype(float)
+def _relu_grad_sign(z): return np.sign(z)
 
 
 register(Spec(
@@ -242,14 +203,9 @@ register(Spec(
 ))
 
 
-def _leaky_grad_kink(z):
-    return np.where(np.asarray(z) >= 0, 1.0, 0.01)
-
-def _leaky_grad_slope_0_1(z):
-    return np.where(np.asarray(z) > 0, 1.0, 0.1)
-
-def _leaky_grad_fixed_slope(z, slope=0.01):
-    return ref.leaky_relu_grad(z)
+def _leaky_grad_kink(z): return np.where(np.asarray(z) >= 0, 1.0, 0.01)
+def _leaky_grad_slope_0_1(z): return np.where(np.asarray(z) > 0, 1.0, 0.1)
+def _leaky_grad_fixed_slope(z, slope=0.01): return ref.leaky_relu_grad(z)
 
 
 register(Spec(

@@ -22,20 +22,11 @@ def _weighted_sum_cases(rng, hidden):
     return out
 
 
-def _ws_no_bias(x, w, b):
-    return float(np.dot(x, w))
-
-def _ws_bias_per_input(x, w, b):
-    return float(np.sum(np.asarray(w) * x + b))
-
-def _ws_no_products(x, w, b):
-    return float(np.sum(x) + np.sum(w) + b)
-
-def _ws_no_sum(x, w, b):
-    return np.asarray(w) * x + b
-
-def _ws_bias_subtracted(x, w, b):
-    return float(np.dot(x, w) - b)
+def _ws_no_bias(x, w, b): return float(np.dot(x, w))
+def _ws_bias_per_input(x, w, b): return float(np.sum(np.asarray(w) * x + b))
+def _ws_no_products(x, w, b): return float(np.sum(x) + np.sum(w) + b)
+def _ws_no_sum(x, w, b): return np.asarray(w) * x + b
+def _ws_bias_subtracted(x, w, b): return float(np.dot(x, w) - b)
 
 
 register(Spec(
@@ -64,17 +55,10 @@ def _neuron_cases(rng, hidden):
     return out
 
 
-def _neuron_no_activation(x, w, b, f):
-    return float(np.dot(x, w) + b)
-
-def _neuron_f_on_inputs(x, w, b, f):
-    return float(np.dot(f(np.asarray(x)), w) + b)
-
-def _neuron_bias_outside(x, w, b, f):
-    return float(f(np.dot(x, w)))
-
-def _neuron_always_sigmoid(x, w, b, f):
-    return float(act.sigmoid(np.dot(x, w) + b))
+def _neuron_no_activation(x, w, b, f): return float(np.dot(x, w) + b)
+def _neuron_f_on_inputs(x, w, b, f): return float(np.dot(f(np.asarray(x)), w) + b)
+def _neuron_bias_outside(x, w, b, f): return float(f(np.dot(x, w)))
+def _neuron_always_sigmoid(x, w, b, f): return float(act.sigmoid(np.dot(x, w) + b))
 
 
 register(Spec(
@@ -94,20 +78,11 @@ def _column_cases(rng, hidden):
                  label=f"W{(o, i)}") for o, i in shapes]
 
 
-def _col_transposed(W, x, b):
-    return np.asarray(W).T @ x + b
-
-def _col_no_bias(W, x, b):
-    return np.asarray(W) @ x
-
-def _col_row_form(W, x, b):
-    return np.asarray(x) @ W + b
-
-def _col_articles_bug(W, x, b):
-    return np.dot(x, W) + b
-
-def _col_wrong_axis(W, x, b):
-    return np.sum(np.asarray(W) * x, axis=0) + b
+def _col_transposed(W, x, b): return np.asarray(W).T @ x + b
+def _col_no_bias(W, x, b): return np.asarray(W) @ x
+def _col_row_form(W, x, b): return np.asarray(x) @ W + b
+def _col_articles_bug(W, x, b): return np.dot(x, W) + b
+def _col_wrong_axis(W, x, b): return np.sum(np.asarray(W) * x, axis=0) + b
 
 
 register(Spec(
@@ -143,23 +118,12 @@ def _columns_out(X, W, b):
     return W.T @ X.T + b[:, None]
 
 
-def _dense_transposed(X, W, b):
-    return np.asarray(X) @ np.asarray(W).T + b
-
-def _dense_no_bias(X, W, b):
-    return np.asarray(X) @ W
-
-def _dense_bias_axis(X, W, b):
-    return np.asarray(X) @ W + np.asarray(b)[:, None]
-
-def _dense_activated(X, W, b):
-    return act.sigmoid(np.asarray(X) @ W + b)
-
-def _dense_column_form(X, W, b):
-    return np.asarray(W).T @ X + b
-
-def _dense_always_2d(X, W, b):
-    return np.atleast_2d(X) @ W + b
+def _dense_transposed(X, W, b): return np.asarray(X) @ np.asarray(W).T + b
+def _dense_no_bias(X, W, b): return np.asarray(X) @ W
+def _dense_bias_axis(X, W, b): return np.asarray(X) @ W + np.asarray(b)[:, None]
+def _dense_activated(X, W, b): return act.sigmoid(np.asarray(X) @ W + b)
+def _dense_column_form(X, W, b): return np.asarray(W).T @ X + b
+def _dense_always_2d(X, W, b): return np.atleast_2d(X) @ W + b
 
 
 register(Spec(
@@ -210,20 +174,11 @@ def _z(X, w, b):
     return np.asarray(X, dtype=float) @ np.asarray(w, dtype=float) + b
 
 
-def _pp_one_at_zero(X, w, b):
-    return _step(_z(X, w, b), at_zero=1.0)
-
-def _pp_sign(X, w, b):
-    return np.sign(_z(X, w, b))
-
-def _pp_reversed(X, w, b):
-    return (_z(X, w, b) <= 0).astype(float)
-
-def _pp_no_bias(X, w, b):
-    return _step(_z(X, w, 0.0))
-
-def _pp_sigmoid(X, w, b):
-    return act.sigmoid(_z(X, w, b))
+def _pp_one_at_zero(X, w, b): return _step(_z(X, w, b), at_zero=1.0)
+def _pp_sign(X, w, b): return np.sign(_z(X, w, b))
+def _pp_reversed(X, w, b): return (_z(X, w, b) <= 0).astype(float)
+def _pp_no_bias(X, w, b): return _step(_z(X, w, 0.0))
+def _pp_sigmoid(X, w, b): return act.sigmoid(_z(X, w, b))
 
 
 register(Spec(

@@ -51,23 +51,12 @@ def _mean_over_rows(values):
     return float(np.sum(v) / (v.shape[0] if v.ndim else 1))
 
 
-def _mse_sum(t, p):
-    return float(np.sum((_f(p) - t) ** 2))
-
-def _mse_per_row(t, p):
-    return _mean_over_rows((_f(p) - t) ** 2)
-
-def _mse_half_sse(t, p):
-    return float(0.5 * np.sum((_f(p) - t) ** 2))
-
-def _mse_rmse(t, p):
-    return float(np.sqrt(np.mean((_f(p) - t) ** 2)))
-
-def _mse_mae(t, p):
-    return float(np.mean(np.abs(_f(p) - t)))
-
-def _mse_not_squared(t, p):
-    return float(np.mean(_f(p) - t))
+def _mse_sum(t, p): return float(np.sum((_f(p) - t) ** 2))
+def _mse_per_row(t, p): return _mean_over_rows((_f(p) - t) ** 2)
+def _mse_half_sse(t, p): return float(0.5 * np.sum((_f(p) - t) ** 2))
+def _mse_rmse(t, p): return float(np.sqrt(np.mean((_f(p) - t) ** 2)))
+def _mse_mae(t, p): return float(np.mean(np.abs(_f(p) - t)))
+def _mse_not_squared(t, p): return float(np.mean(_f(p) - t))
 
 
 register(Spec(
@@ -87,17 +76,10 @@ register(Spec(
 ))
 
 
-def _hsse_no_half(t, p):
-    return float(np.sum((_f(p) - t) ** 2))
-
-def _hsse_mean(t, p):
-    return float(np.mean((_f(p) - t) ** 2))
-
-def _hsse_half_mean(t, p):
-    return float(0.5 * np.mean((_f(p) - t) ** 2))
-
-def _hsse_square_of_sum(t, p):
-    return float(0.5 * np.sum(_f(p) - t) ** 2)
+def _hsse_no_half(t, p): return float(np.sum((_f(p) - t) ** 2))
+def _hsse_mean(t, p): return float(np.mean((_f(p) - t) ** 2))
+def _hsse_half_mean(t, p): return float(0.5 * np.mean((_f(p) - t) ** 2))
+def _hsse_square_of_sum(t, p): return float(0.5 * np.sum(_f(p) - t) ** 2)
 
 
 register(Spec(
@@ -115,17 +97,10 @@ register(Spec(
 ))
 
 
-def _mae_sum(t, p):
-    return float(np.sum(np.abs(_f(p) - t)))
-
-def _mae_no_abs(t, p):
-    return float(np.mean(_f(p) - t))
-
-def _mae_per_row(t, p):
-    return _mean_over_rows(np.abs(_f(p) - t))
-
-def _mae_mse(t, p):
-    return float(np.mean((_f(p) - t) ** 2))
+def _mae_sum(t, p): return float(np.sum(np.abs(_f(p) - t)))
+def _mae_no_abs(t, p): return float(np.mean(_f(p) - t))
+def _mae_per_row(t, p): return _mean_over_rows(np.abs(_f(p) - t))
+def _mae_mse(t, p): return float(np.mean((_f(p) - t) ** 2))
 
 
 register(Spec(
@@ -165,20 +140,11 @@ def _huber_terms(t, p, delta, quad_half=True, lin_half=True):
     return np.where(a < delta, quad, lin)
 
 
-def _huber_linear_no_offset(t, p, delta=1.0):
-    return float(np.mean(_huber_terms(t, p, delta, lin_half=False)))
-
-def _huber_fixed_delta(t, p, delta=1.0):
-    return ref.huber(t, p, delta=1.0)
-
-def _huber_smooth_l1(t, p, delta=1.0):
-    return ref.huber(t, p, delta=delta) / delta
-
-def _huber_sum(t, p, delta=1.0):
-    return float(np.sum(_huber_terms(t, p, delta)))
-
-def _huber_no_half(t, p, delta=1.0):
-    return float(np.mean(_huber_terms(t, p, delta, quad_half=False)))
+def _huber_linear_no_offset(t, p, delta=1.0): return float(np.mean(_huber_terms(t, p, delta, lin_half=False)))
+def _huber_fixed_delta(t, p, delta=1.0): return ref.huber(t, p, delta=1.0)
+def _huber_smooth_l1(t, p, delta=1.0): return ref.huber(t, p, delta=delta) / delta
+def _huber_sum(t, p, delta=1.0): return float(np.sum(_huber_terms(t, p, delta)))
+def _huber_no_half(t, p, delta=1.0): return float(np.mean(_huber_terms(t, p, delta, quad_half=False)))
 
 
 register(Spec(
@@ -233,23 +199,12 @@ def _bce_unclipped(t, p):
     return float(np.mean(-(t * np.log(p) + (1 - t) * np.log(1 - p))))
 
 
-def _bce_no_negatives(t, p):
-    return float(np.mean(-_f(t) * np.log(np.clip(_f(p), EPS, 1 - EPS))))
-
-def _bce_keras_eps(t, p):
-    return float(np.mean(_bce_terms(t, p, eps=1e-7)))
-
-def _bce_log10(t, p):
-    return float(np.mean(_bce_terms(t, p, log=np.log10)))
-
-def _bce_sum(t, p):
-    return float(np.sum(_bce_terms(t, p)))
-
-def _bce_per_row(t, p):
-    return _mean_over_rows(_bce_terms(t, p))
-
-def _bce_sign(t, p):
-    return -float(np.mean(_bce_terms(t, p)))
+def _bce_no_negatives(t, p): return float(np.mean(-_f(t) * np.log(np.clip(_f(p), EPS, 1 - EPS))))
+def _bce_keras_eps(t, p): return float(np.mean(_bce_terms(t, p, eps=1e-7)))
+def _bce_log10(t, p): return float(np.mean(_bce_terms(t, p, log=np.log10)))
+def _bce_sum(t, p): return float(np.sum(_bce_terms(t, p)))
+def _bce_per_row(t, p): return _mean_over_rows(_bce_terms(t, p))
+def _bce_sign(t, p): return -float(np.mean(_bce_terms(t, p)))
 
 
 register(Spec(
@@ -302,23 +257,12 @@ def _cce_rows(t, p, eps=EPS, log=np.log):
     return -np.sum(_f(t) * log(np.clip(_f(p), eps, 1 - eps)), axis=-1)
 
 
-def _cce_mean_over_classes(t, p):
-    return float(np.mean(-_f(t) * np.log(np.clip(_f(p), EPS, 1 - EPS))))
-
-def _cce_sum(t, p):
-    return float(np.sum(_cce_rows(t, p)))
-
-def _cce_unclipped(t, p):
-    return float(np.mean(-np.sum(_f(t) * np.log(_f(p)), axis=-1)))
-
-def _cce_log10(t, p):
-    return float(np.mean(_cce_rows(t, p, log=np.log10)))
-
-def _cce_sign(t, p):
-    return -float(np.mean(_cce_rows(t, p)))
-
-def _cce_binary_terms(t, p):
-    return float(np.mean(np.sum(_bce_terms(t, p), axis=-1)))
+def _cce_mean_over_classes(t, p): return float(np.mean(-_f(t) * np.log(np.clip(_f(p), EPS, 1 - EPS))))
+def _cce_sum(t, p): return float(np.sum(_cce_rows(t, p)))
+def _cce_unclipped(t, p): return float(np.mean(-np.sum(_f(t) * np.log(_f(p)), axis=-1)))
+def _cce_log10(t, p): return float(np.mean(_cce_rows(t, p, log=np.log10)))
+def _cce_sign(t, p): return -float(np.mean(_cce_rows(t, p)))
+def _cce_binary_terms(t, p): return float(np.mean(np.sum(_bce_terms(t, p), axis=-1)))
 
 
 register(Spec(
@@ -376,17 +320,10 @@ def _focal_alpha_swapped(t, p, alpha=0.25, gamma=2.0):
 def _focal_no_factor(t, p, alpha=0.25, gamma=2.0):
     return float(np.mean(_focal_terms(t, p, alpha, gamma, factor="none")))
 
-def _focal_factor_pt(t, p, alpha=0.25, gamma=2.0):
-    return float(np.mean(_focal_terms(t, p, alpha, gamma, factor="pt")))
-
-def _focal_no_alpha(t, p, alpha=0.25, gamma=2.0):
-    return float(np.mean(_focal_terms(t, p, alpha, gamma, no_alpha=True)))
-
-def _focal_unclipped(t, p, alpha=0.25, gamma=2.0):
-    return float(np.mean(_focal_terms(t, p, alpha, gamma, clip=False)))
-
-def _focal_sum(t, p, alpha=0.25, gamma=2.0):
-    return float(np.sum(_focal_terms(t, p, alpha, gamma)))
+def _focal_factor_pt(t, p, alpha=0.25, gamma=2.0): return float(np.mean(_focal_terms(t, p, alpha, gamma, factor="pt")))
+def _focal_no_alpha(t, p, alpha=0.25, gamma=2.0): return float(np.mean(_focal_terms(t, p, alpha, gamma, no_alpha=True)))
+def _focal_unclipped(t, p, alpha=0.25, gamma=2.0): return float(np.mean(_focal_terms(t, p, alpha, gamma, clip=False)))
+def _focal_sum(t, p, alpha=0.25, gamma=2.0): return float(np.sum(_focal_terms(t, p, alpha, gamma)))
 
 
 register(Spec(
@@ -429,14 +366,9 @@ def _classes(t, p, axis=-1):
     return np.argmax(_f(t), axis=axis), np.argmax(_f(p), axis=axis)
 
 
-def _zo_accuracy(t, p):
-    return float(np.mean(np.equal(*_classes(t, p))))
-
-def _zo_count(t, p):
-    return float(np.sum(np.not_equal(*_classes(t, p))))
-
-def _zo_axis0(t, p):
-    return float(np.mean(np.not_equal(*_classes(t, p, 0))))
+def _zo_accuracy(t, p): return float(np.mean(np.equal(*_classes(t, p))))
+def _zo_count(t, p): return float(np.sum(np.not_equal(*_classes(t, p))))
+def _zo_axis0(t, p): return float(np.mean(np.not_equal(*_classes(t, p, 0))))
 
 
 register(Spec(
@@ -459,20 +391,11 @@ def _grad_regression_cases(rng, hidden):
     return _regression_cases(rng, hidden)
 
 
-def _mse_grad_no_n(t, p):
-    return 2.0 * (_f(p) - t)
-
-def _mse_grad_no_2(t, p):
-    return (_f(p) - t) / _f(p).size
-
-def _mse_grad_sign(t, p):
-    return 2.0 * (_f(t) - p) / _f(p).size
-
-def _mse_grad_per_row(t, p):
-    return 2.0 * (_f(p) - t) / (_f(p).shape[0] if _f(p).ndim else 1)
-
-def _mse_grad_half_sse(t, p):
-    return _f(p) - t
+def _mse_grad_no_n(t, p): return 2.0 * (_f(p) - t)
+def _mse_grad_no_2(t, p): return (_f(p) - t) / _f(p).size
+def _mse_grad_sign(t, p): return 2.0 * (_f(t) - p) / _f(p).size
+def _mse_grad_per_row(t, p): return 2.0 * (_f(p) - t) / (_f(p).shape[0] if _f(p).ndim else 1)
+def _mse_grad_half_sse(t, p): return _f(p) - t
 
 
 register(Spec(
@@ -508,17 +431,10 @@ def _bce_grad_terms(t, p):
     return (p - t) / (p * (1 - p))
 
 
-def _bce_grad_sign(t, p):
-    return -_bce_grad_terms(t, p) / _f(p).size
-
-def _bce_grad_per_row(t, p):
-    return _bce_grad_terms(t, p) / (_f(p).shape[0] if _f(p).ndim else 1)
-
-def _bce_grad_logit(t, p):
-    return (_f(p) - t) / _f(p).size
-
-def _bce_grad_one_term(t, p):
-    return -_f(t) / _f(p) / _f(p).size
+def _bce_grad_sign(t, p): return -_bce_grad_terms(t, p) / _f(p).size
+def _bce_grad_per_row(t, p): return _bce_grad_terms(t, p) / (_f(p).shape[0] if _f(p).ndim else 1)
+def _bce_grad_logit(t, p): return (_f(p) - t) / _f(p).size
+def _bce_grad_one_term(t, p): return -_f(t) / _f(p) / _f(p).size
 
 
 register(Spec(
@@ -537,20 +453,11 @@ register(Spec(
 ))
 
 
-def _cce_grad_no_n(t, p):
-    return -_f(t) / _f(p)
-
-def _cce_grad_per_element(t, p):
-    return -_f(t) / _f(p) / _f(p).size
-
-def _cce_grad_sign(t, p):
-    return _f(t) / _f(p) / _f(p).shape[0]
-
-def _cce_grad_logit(t, p):
-    return (_f(p) - t) / _f(p).shape[0]
-
-def _cce_grad_binary(t, p):
-    return (-_f(t) / _f(p) + (1 - _f(t)) / (1 - _f(p))) / _f(p).shape[0]
+def _cce_grad_no_n(t, p): return -_f(t) / _f(p)
+def _cce_grad_per_element(t, p): return -_f(t) / _f(p) / _f(p).size
+def _cce_grad_sign(t, p): return _f(t) / _f(p) / _f(p).shape[0]
+def _cce_grad_logit(t, p): return (_f(p) - t) / _f(p).shape[0]
+def _cce_grad_binary(t, p): return (-_f(t) / _f(p) + (1 - _f(t)) / (1 - _f(p))) / _f(p).shape[0]
 
 
 def _one_hot_grad_cases(rng, hidden):
@@ -575,20 +482,11 @@ register(Spec(
 ))
 
 
-def _mae_grad_no_n(t, p):
-    return np.sign(_f(p) - t)
-
-def _mae_grad_sign(t, p):
-    return np.sign(_f(t) - p) / _f(p).size
-
-def _mae_grad_per_row(t, p):
-    return np.sign(_f(p) - t) / (_f(p).shape[0] if _f(p).ndim else 1)
-
-def _mae_grad_mse(t, p):
-    return (_f(p) - t) / _f(p).size
-
-def _mae_grad_abs(t, p):
-    return np.abs(_f(p) - t) / _f(p).size
+def _mae_grad_no_n(t, p): return np.sign(_f(p) - t)
+def _mae_grad_sign(t, p): return np.sign(_f(t) - p) / _f(p).size
+def _mae_grad_per_row(t, p): return np.sign(_f(p) - t) / (_f(p).shape[0] if _f(p).ndim else 1)
+def _mae_grad_mse(t, p): return (_f(p) - t) / _f(p).size
+def _mae_grad_abs(t, p): return np.abs(_f(p) - t) / _f(p).size
 
 
 register(Spec(
@@ -627,8 +525,7 @@ def _huber_grad_fixed_delta(t, p, delta=1.0):
     d = _f(p) - t
     return np.where(np.abs(d) < 1.0, d, np.sign(d)) / d.size
 
-def _huber_grad_sign(t, p, delta=1.0):
-    return -ref.huber_grad(t, p, delta=delta)
+def _huber_grad_sign(t, p, delta=1.0): return -ref.huber_grad(t, p, delta=delta)
 
 
 register(Spec(
@@ -672,23 +569,12 @@ def _true_class_p(labels, p, clip=True):
     return np.clip(q, EPS, 1 - EPS) if clip else q
 
 
-def _scce_block(lab, p):
-    return float(np.mean(-np.log(np.clip(_f(p)[:, np.asarray(lab).astype(int)], EPS, 1 - EPS))))
-
-def _scce_sum(lab, p):
-    return float(np.sum(-np.log(_true_class_p(lab, p))))
-
-def _scce_unclipped(lab, p):
-    return float(np.mean(-np.log(_true_class_p(lab, p, clip=False))))
-
-def _scce_log10(lab, p):
-    return float(np.mean(-np.log10(_true_class_p(lab, p))))
-
-def _scce_sign(lab, p):
-    return float(np.mean(np.log(_true_class_p(lab, p))))
-
-def _scce_one_based(lab, p):
-    return float(np.mean(-np.log(_true_class_p(np.asarray(lab) - 1, p))))
+def _scce_block(lab, p): return float(np.mean(-np.log(np.clip(_f(p)[:, np.asarray(lab).astype(int)], EPS, 1 - EPS))))
+def _scce_sum(lab, p): return float(np.sum(-np.log(_true_class_p(lab, p))))
+def _scce_unclipped(lab, p): return float(np.mean(-np.log(_true_class_p(lab, p, clip=False))))
+def _scce_log10(lab, p): return float(np.mean(-np.log10(_true_class_p(lab, p))))
+def _scce_sign(lab, p): return float(np.mean(np.log(_true_class_p(lab, p))))
+def _scce_one_based(lab, p): return float(np.mean(-np.log(_true_class_p(np.asarray(lab) - 1, p))))
 
 
 register(Spec(

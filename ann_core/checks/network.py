@@ -174,32 +174,15 @@ def _nf(X, params, names, *, bias=True, transpose=False, act_on_input=False, las
     return A, (caches[-1:] if only_last_cache else caches)
 
 
-def _nf_no_bias(X, p, a):
-    return _nf(X, p, a, bias=False)
-
-def _nf_transposed(X, p, a):
-    return _nf(X, p, a, transpose=True)
-
-def _nf_no_last_activation(X, p, a):
-    return _nf(X, p, a, last_act=False)
-
-def _nf_all_last_activation(X, p, a):
-    return _nf(X, p, a, all_last=True)
-
-def _nf_activation_on_input(X, p, a):
-    return _nf(X, p, a, act_on_input=True)
-
-def _nf_no_hidden_activation(X, p, a):
-    return _nf(X, p, a, hidden_act=False)
-
-def _nf_cache_a(X, p, a):
-    return _nf(X, p, a, cache="AA")
-
-def _nf_cache_output(X, p, a):
-    return _nf(X, p, a, cache="out")
-
-def _nf_only_last_cache(X, p, a):
-    return _nf(X, p, a, only_last_cache=True)
+def _nf_no_bias(X, p, a): return _nf(X, p, a, bias=False)
+def _nf_transposed(X, p, a): return _nf(X, p, a, transpose=True)
+def _nf_no_last_activation(X, p, a): return _nf(X, p, a, last_act=False)
+def _nf_all_last_activation(X, p, a): return _nf(X, p, a, all_last=True)
+def _nf_activation_on_input(X, p, a): return _nf(X, p, a, act_on_input=True)
+def _nf_no_hidden_activation(X, p, a): return _nf(X, p, a, hidden_act=False)
+def _nf_cache_a(X, p, a): return _nf(X, p, a, cache="AA")
+def _nf_cache_output(X, p, a): return _nf(X, p, a, cache="out")
+def _nf_only_last_cache(X, p, a): return _nf(X, p, a, only_last_cache=True)
 
 
 register(Spec(
@@ -243,23 +226,12 @@ def _db(dZ, X, W, dX=None, dW=None, db=None):
             dZ.sum(axis=0) if db is None else db)
 
 
-def _db_dx_untransposed(dZ, X, W):
-    return _db(dZ, X, W, dX=np.asarray(dZ) @ np.asarray(W))
-
-def _db_dw_transposed(dZ, X, W):
-    return _db(dZ, X, W, dW=np.asarray(dZ).T @ X)
-
-def _db_db_unsummed(dZ, X, W):
-    return _db(dZ, X, W, db=np.asarray(dZ))
-
-def _db_db_mean(dZ, X, W):
-    return _db(dZ, X, W, db=np.asarray(dZ).mean(axis=0))
-
-def _db_db_axis1(dZ, X, W):
-    return _db(dZ, X, W, db=np.asarray(dZ).sum(axis=1))
-
-def _db_dw_mean(dZ, X, W):
-    return _db(dZ, X, W, dW=np.asarray(X).T @ dZ / len(dZ))
+def _db_dx_untransposed(dZ, X, W): return _db(dZ, X, W, dX=np.asarray(dZ) @ np.asarray(W))
+def _db_dw_transposed(dZ, X, W): return _db(dZ, X, W, dW=np.asarray(dZ).T @ X)
+def _db_db_unsummed(dZ, X, W): return _db(dZ, X, W, db=np.asarray(dZ))
+def _db_db_mean(dZ, X, W): return _db(dZ, X, W, db=np.asarray(dZ).mean(axis=0))
+def _db_db_axis1(dZ, X, W): return _db(dZ, X, W, db=np.asarray(dZ).sum(axis=1))
+def _db_dw_mean(dZ, X, W): return _db(dZ, X, W, dW=np.asarray(X).T @ dZ / len(dZ))
 
 
 register(Spec(
@@ -481,29 +453,14 @@ def _nb(dY, caches, params, names, *, transpose=True, at_activation=False, skip_
     return grads if reverse else grads[::-1]
 
 
-def _nb_untransposed(*a):
-    return _nb(*a, transpose=False)
-
-def _nb_at_activation(*a):
-    return _nb(*a, at_activation=True)
-
-def _nb_skip_last(*a):
-    return _nb(*a, skip_last=True)
-
-def _nb_skip_hidden(*a):
-    return _nb(*a, skip_hidden=True)
-
-def _nb_db_unsummed(*a):
-    return _nb(*a, db_mode="none")
-
-def _nb_db_mean(*a):
-    return _nb(*a, db_mode="mean")
-
-def _nb_dw_transposed(*a):
-    return _nb(*a, dW_transposed=True)
-
-def _nb_reversed(*a):
-    return _nb(*a, reverse=True)
+def _nb_untransposed(*a): return _nb(*a, transpose=False)
+def _nb_at_activation(*a): return _nb(*a, at_activation=True)
+def _nb_skip_last(*a): return _nb(*a, skip_last=True)
+def _nb_skip_hidden(*a): return _nb(*a, skip_hidden=True)
+def _nb_db_unsummed(*a): return _nb(*a, db_mode="none")
+def _nb_db_mean(*a): return _nb(*a, db_mode="mean")
+def _nb_dw_transposed(*a): return _nb(*a, dW_transposed=True)
+def _nb_reversed(*a): return _nb(*a, reverse=True)
 
 
 register(Spec(

@@ -76,17 +76,10 @@ def _sgd_cases(rng, hidden):
     return out
 
 
-def _sgd_ascent(w, g, lr):
-    return np.asarray(w, float) + lr * np.asarray(g, float)
-
-def _sgd_no_lr(w, g, lr):
-    return np.asarray(w, float) - np.asarray(g, float)
-
-def _sgd_step_only(w, g, lr):
-    return lr * np.asarray(g, float)
-
-def _sgd_change_only(w, g, lr):
-    return -lr * np.asarray(g, float)
+def _sgd_ascent(w, g, lr): return np.asarray(w, float) + lr * np.asarray(g, float)
+def _sgd_no_lr(w, g, lr): return np.asarray(w, float) - np.asarray(g, float)
+def _sgd_step_only(w, g, lr): return lr * np.asarray(g, float)
+def _sgd_change_only(w, g, lr): return -lr * np.asarray(g, float)
 
 
 register(Spec(

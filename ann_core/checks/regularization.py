@@ -32,23 +32,12 @@ def _sq(W):
     return float(np.sum(np.asarray(W, dtype=float) ** 2))
 
 
-def _l2_no_half(ws, lam):
-    return lam * sum(_sq(W) for W in ws)
-
-def _l2_no_lambda(ws, lam):
-    return 0.5 * sum(_sq(W) for W in ws)
-
-def _l2_first_only(ws, lam):
-    return 0.5 * lam * _sq(ws[0])
-
-def _l2_norms(ws, lam):
-    return 0.5 * lam * sum(float(np.sqrt(_sq(W))) for W in ws)
-
-def _l2_mean(ws, lam):
-    return 0.5 * lam * sum(float(np.mean(np.asarray(W) ** 2)) for W in ws)
-
-def _l2_l1(ws, lam):
-    return 0.5 * lam * sum(float(np.sum(np.abs(W))) for W in ws)
+def _l2_no_half(ws, lam): return lam * sum(_sq(W) for W in ws)
+def _l2_no_lambda(ws, lam): return 0.5 * sum(_sq(W) for W in ws)
+def _l2_first_only(ws, lam): return 0.5 * lam * _sq(ws[0])
+def _l2_norms(ws, lam): return 0.5 * lam * sum(float(np.sqrt(_sq(W))) for W in ws)
+def _l2_mean(ws, lam): return 0.5 * lam * sum(float(np.mean(np.asarray(W) ** 2)) for W in ws)
+def _l2_l1(ws, lam): return 0.5 * lam * sum(float(np.sum(np.abs(W))) for W in ws)
 
 
 register(Spec(
@@ -79,23 +68,12 @@ def _floats(ws):
     return [np.asarray(W, dtype=float) for W in ws]
 
 
-def _l2_grad_half(ws, lam):
-    return [0.5 * lam * W for W in _floats(ws)]
-
-def _l2_grad_double(ws, lam):
-    return [2 * lam * W for W in _floats(ws)]
-
-def _l2_grad_no_lambda(ws, lam):
-    return [W for W in _floats(ws)]
-
-def _l2_grad_sign(ws, lam):
-    return [-lam * W for W in _floats(ws)]
-
-def _l2_grad_l1(ws, lam):
-    return [lam * np.sign(W) for W in _floats(ws)]
-
-def _l2_grad_first_only(ws, lam):
-    return [lam * np.asarray(ws[0], dtype=float)]
+def _l2_grad_half(ws, lam): return [0.5 * lam * W for W in _floats(ws)]
+def _l2_grad_double(ws, lam): return [2 * lam * W for W in _floats(ws)]
+def _l2_grad_no_lambda(ws, lam): return [W for W in _floats(ws)]
+def _l2_grad_sign(ws, lam): return [-lam * W for W in _floats(ws)]
+def _l2_grad_l1(ws, lam): return [lam * np.sign(W) for W in _floats(ws)]
+def _l2_grad_first_only(ws, lam): return [lam * np.asarray(ws[0], dtype=float)]
 
 
 def _l2_grad_cases(rng, hidden):

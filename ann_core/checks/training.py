@@ -516,29 +516,14 @@ def _one_batch(X, Y, batch_size, seed, rng):
     return [first] * ref.n_updates(len(X), batch_size)
 
 
-def _fit_same_order(*args):
-    return _fit_like(*args, batches_of=_same_order)
-
-def _fit_in_order(*args):
-    return _fit_like(*args, batches_of=_in_order)
-
-def _fit_whole_set(*args):
-    return _fit_like(*args, batches_of=_whole_set)
-
-def _fit_one_batch(*args):
-    return _fit_like(*args, batches_of=_one_batch)
-
-def _fit_seed_ignored(*args):
-    return _fit_like(*args, batches_of=_shuffled, rng_seed=0)
-
-def _fit_last_loss(*args):
-    return _fit_like(*args, batches_of=_shuffled, record="last")
-
-def _fit_loss_after(*args):
-    return _fit_like(*args, batches_of=_shuffled, record="after")
-
-def _fit_batch_acc(*args):
-    return _fit_like(*args, batches_of=_shuffled, acc_on="batch")
+def _fit_same_order(*args): return _fit_like(*args, batches_of=_same_order)
+def _fit_in_order(*args): return _fit_like(*args, batches_of=_in_order)
+def _fit_whole_set(*args): return _fit_like(*args, batches_of=_whole_set)
+def _fit_one_batch(*args): return _fit_like(*args, batches_of=_one_batch)
+def _fit_seed_ignored(*args): return _fit_like(*args, batches_of=_shuffled, rng_seed=0)
+def _fit_last_loss(*args): return _fit_like(*args, batches_of=_shuffled, record="last")
+def _fit_loss_after(*args): return _fit_like(*args, batches_of=_shuffled, record="after")
+def _fit_batch_acc(*args): return _fit_like(*args, batches_of=_shuffled, acc_on="batch")
 
 
 register(Spec(
