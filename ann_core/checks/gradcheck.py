@@ -111,7 +111,7 @@ def _ng_forward(f, x, h=1e-5): return _numgrad(x, f, h, step="forward")
 def _ng_over_h(f, x, h=1e-5): return _numgrad(x, f, h, denom=1.0)
 def _ng_all_at_once(f, x, h=1e-5): return _numgrad(x, f, h, all_at_once=True)
 def _ng_flat(f, x, h=1e-5): return _numgrad(x, f, h, flat=True)
-def _ng_fixed_h(f, x, h=1e-05): return _numgrad(x, f, 1e-5)
+def _ng_fixed_h(f, x, h=1e-5): return _numgrad(x, f, 1e-5)
 
 
 register(Spec(
