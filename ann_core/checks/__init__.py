@@ -25,7 +25,7 @@ The other modules, one per lesson, each register the specs of their lesson's exe
 # Importing a lesson's module registers its specs; SPECS keeps this (alphabetical) order.
 from . import activations, display, gradcheck, layers, losses, network, optimizers, progress, regularization, training
 from .calling import Call, _copy, call
-from .compare import _close, _fmt, _show_args
+from .compare import _close, _fmt, _show_args, _show_case
 from .core import CheckFailed, check, diagnose, run_case
 from .record import RECORD_ENV, RECORD_MIME, _unportable, grading, replay
 from .spec import SPECS, Case, Mistake, Spec, _plan, _wrapped, arrays, register

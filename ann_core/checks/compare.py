@@ -89,7 +89,7 @@ def _show_args(args, kwargs) -> str:
             return np.array2string(arr, precision=4, separator=", ") if arr.ndim else _fmt(float(arr))
         return f"<array {arr.shape}>"
 
-    parts = [one(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+    parts = [one(a) for a in args] + [f"{k}={one(v) if callable(v) else repr(v)}" for k, v in kwargs.items()]
     return ", ".join(parts)
 
 
