@@ -48,8 +48,9 @@ from dataclasses import asdict, dataclass
 from importlib.util import find_spec
 from pathlib import Path
 
+from ann_core.checks import RECORD_ENV as SANDBOX_ENV  # set to 1 inside a grading kernel
+
 KERNEL_NAME = "ann-sandbox"
-SANDBOX_ENV = "ANN_AUTOGRADER"  # set to 1 inside a grading kernel (ann_core.checks records results)
 SETTINGS_ENV = "ANN_SANDBOX"  # the launcher's settings (JSON), handed over by the grading worker
 HOME = "/home/learner"
 

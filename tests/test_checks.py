@@ -46,6 +46,15 @@ def test_specs_are_registered():
         assert len(set(hints)) == len(hints), f"{name} repeats a hint"
 
 
+@pytest.mark.parametrize(("name", "index"), MISTAKES)
+def test_known_mistake_is_a_named_function(name, index):
+    """Declared one way: a module-level function of ann_core (or NumPy), found under its own name."""
+    fn = SPECS[name].mistakes[index].fn
+    assert fn.__name__ != "<lambda>" and "<locals>" not in getattr(fn, "__qualname__", ""), fn
+    if fn.__module__ != "numpy":  # np.abs and the like are named functions too
+        assert getattr(sys.modules[fn.__module__], fn.__name__) is fn, fn
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_reference_passes_public_and_hidden(name, capsys):
     spec = SPECS[name]

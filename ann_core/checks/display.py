@@ -28,6 +28,10 @@ import textwrap
 import traceback
 from pathlib import Path
 
+from .core import CheckFailed
+from .record import grading
+from .spec import SPECS
+
 FULL_ENV = "ANN_FULL_TRACEBACK"
 MAX_LINES = 8
 WIDTH = 110
@@ -120,8 +124,6 @@ def short_not_implemented(exc: BaseException, shell=None, colour: bool = True) -
 
 def _unfinished(ns) -> dict:
     """The graded functions in ``ns`` that still hold their stub, each mapped to ann_core's reference."""
-    from . import SPECS
-
     out = {}
     for name, spec in SPECS.items():
         code = getattr(ns.get(name), "__code__", None)
@@ -136,12 +138,10 @@ def show_with_reference(shell) -> bool:
     Its output comes under a label naming the references; the learner's functions are put
     back afterwards. Returns whether it ran. Never in a grading kernel (``ANN_AUTOGRADER``).
     """
-    from . import RECORD_ENV
-
     ns = shell.user_ns
     history = ns.get("_ih") or [""]
     swap = _unfinished(ns)
-    if os.environ.get(RECORD_ENV) == "1" or not swap or not history[-1].strip():
+    if grading() or not swap or not history[-1].strip():
         return False
     named = [n for n in swap if re.search(rf"\b{n}\b", history[-1])] or list(swap)  # the ones this cell names
     print(f"▶ Meanwhile, what this cell shows with ann_core's reference {', '.join(f'`{n}`' for n in named)}"
@@ -175,8 +175,6 @@ def _is_unfinished(exc: BaseException, shell=None) -> bool:
 
 def _handler(shell, etype, value, tb, tb_offset=None):
     """IPython custom exception handler: show the short block as the cell's error output."""
-    from . import CheckFailed
-
     sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb  # for %debug and %tb
     if _full(shell):
         stb = None
@@ -196,8 +194,6 @@ def _handler(shell, etype, value, tb, tb_offset=None):
 
 def install(shell=None) -> bool:
     """Register the handler in the running IPython shell (no-op outside IPython); True if done."""
-    from . import CheckFailed
-
     if shell is None:
         try:
             from IPython import get_ipython

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import activations as act
 from .. import gradcheck as ref
-from . import Case, Mistake, Spec, register
+from .spec import Case, Mistake, Spec, register
 
 
 class NotRestored(RuntimeError):
@@ -106,26 +106,28 @@ def _numgrad(x, f, h, *, step="central", restore=True, denom=2.0, all_at_once=Fa
     return g.ravel() if flat else g
 
 
-def _m(**kw):
-    return lambda f, x, h=1e-5: _numgrad(x, f, h, **kw)
+def _ng_not_restored(f, x, h=1e-5): return _numgrad(x, f, h, restore=False)
+def _ng_forward(f, x, h=1e-5): return _numgrad(x, f, h, step="forward")
+def _ng_over_h(f, x, h=1e-5): return _numgrad(x, f, h, denom=1.0)
+def _ng_all_at_once(f, x, h=1e-5): return _numgrad(x, f, h, all_at_once=True)
+def _ng_flat(f, x, h=1e-5): return _numgrad(x, f, h, flat=True)
+def _ng_fixed_h(f, x, h=1e-5): return _numgrad(x, f, 1e-5)
 
 
 register(Spec(
     "numerical_gradient", ref.numerical_gradient, _cases,
     mistakes=[
         Mistake("x is not restored: after nudging x[i] put its old value back (x[i] = old), "
-                "or every later element is measured at a shifted point.", _m(restore=False)),
+                "or every later element is measured at a shifted point.", _ng_not_restored),
         Mistake("this is the one-sided (forward) difference (f(x + h) − f(x)) / h, whose error "
-                "shrinks only like h; use the central difference (f(x + h) − f(x − h)) / 2h.",
-                _m(step="forward")),
+                "shrinks only like h; use the central difference (f(x + h) − f(x − h)) / 2h.", _ng_forward),
         Mistake("the central difference divides by 2h (the distance from x − h to x + h), "
-                "not by h.", _m(denom=1.0)),
+                "not by h.", _ng_over_h),
         Mistake("nudge one element at a time: adding h to every element at once gives the same "
-                "directional derivative in every entry.", _m(all_at_once=True)),
+                "directional derivative in every entry.", _ng_all_at_once),
         Mistake("the gradient must have x's shape: build it with np.zeros_like(x), not as a "
-                "flat array.", _m(flat=True)),
-        Mistake("the step h passed in is ignored: use the argument h, not a fixed 1e-5.",
-                lambda f, x, h=1e-5: _numgrad(x, f, 1e-5)),
+                "flat array.", _ng_flat),
+        Mistake("the step h passed in is ignored: use the argument h, not a fixed 1e-5.", _ng_fixed_h),
     ],
     wrap=_restoring,
 ))

@@ -17,7 +17,7 @@ import numpy as np
 from .. import activations as act
 from .. import layers
 from .. import network as ref
-from . import Case, Mistake, Spec, register
+from .spec import Case, Mistake, Spec, register
 
 
 def _f(name):
@@ -110,14 +110,12 @@ register(Spec(
         Mistake("the bias b is missing: Z = X @ W + b, then A = f(Z).", _lf_no_bias),
         Mistake("W is used transposed: with W of shape (n_in, n_out) the row form is "
                 "Z = X @ W + b (W.T is the articles' column-form matrix).", _lf_transposed),
-        Mistake("the activation is never applied: return A = f(Z) (and keep Z in the cache).",
-                _lf_no_activation),
+        Mistake("the activation is never applied: return A = f(Z) (and keep Z in the cache).", _lf_no_activation),
         Mistake("the activation is applied to the input X; apply it to the weighted sum: "
                 "A = f(X @ W + b).", _lf_activation_on_x),
         Mistake("the cache stores A instead of Z: backward needs the pre-activation, "
                 "cache = (X, Z).", _lf_cache_a),
-        Mistake("the cache is in the wrong order: cache = (X, Z), the layer's input first.",
-                _lf_cache_order),
+        Mistake("the cache is in the wrong order: cache = (X, Z), the layer's input first.", _lf_cache_order),
         Mistake("the activation is always the sigmoid: look the function up by its name, "
                 "ACTIVATIONS[activation].", _lf_always_sigmoid),
     ],
@@ -176,29 +174,37 @@ def _nf(X, params, names, *, bias=True, transpose=False, act_on_input=False, las
     return A, (caches[-1:] if only_last_cache else caches)
 
 
+def _nf_no_bias(X, p, a): return _nf(X, p, a, bias=False)
+def _nf_transposed(X, p, a): return _nf(X, p, a, transpose=True)
+def _nf_no_last_activation(X, p, a): return _nf(X, p, a, last_act=False)
+def _nf_all_last_activation(X, p, a): return _nf(X, p, a, all_last=True)
+def _nf_activation_on_input(X, p, a): return _nf(X, p, a, act_on_input=True)
+def _nf_no_hidden_activation(X, p, a): return _nf(X, p, a, hidden_act=False)
+def _nf_cache_a(X, p, a): return _nf(X, p, a, cache="AA")
+def _nf_cache_output(X, p, a): return _nf(X, p, a, cache="out")
+def _nf_only_last_cache(X, p, a): return _nf(X, p, a, only_last_cache=True)
+
+
 register(Spec(
     "network_forward", ref.network_forward, _network_cases,
     forbidden=("ann_core.network.Sequential.forward", "ann_core.layers.Dense.forward"),
     mistakes=[
-        Mistake("the bias is missing: every layer computes Z = A_prev @ W + b.",
-                lambda X, p, a: _nf(X, p, a, bias=False)),
+        Mistake("the bias is missing: every layer computes Z = A_prev @ W + b.", _nf_no_bias),
         Mistake("W is used transposed: with W of shape (n_in, n_out) each layer is "
-                "Z = A_prev @ W + b.", lambda X, p, a: _nf(X, p, a, transpose=True)),
+                "Z = A_prev @ W + b.", _nf_transposed),
         Mistake("the last layer's activation is not applied: the output is Y = f_L(Z_L), "
-                "not Z_L.", lambda X, p, a: _nf(X, p, a, last_act=False)),
+                "not Z_L.", _nf_no_last_activation),
         Mistake("every layer uses the last layer's activation: layer l uses activations[l] "
-                "(zip the params with the activations).",
-                lambda X, p, a: _nf(X, p, a, all_last=True)),
+                "(zip the params with the activations).", _nf_all_last_activation),
         Mistake("the activation is applied to each layer's input instead of its output: "
-                "A = f(A_prev @ W + b).", lambda X, p, a: _nf(X, p, a, act_on_input=True)),
+                "A = f(A_prev @ W + b).", _nf_activation_on_input),
         Mistake("a hidden layer passes Z on instead of A = f(Z): the next layer's input is "
-                "the activation.", lambda X, p, a: _nf(X, p, a, hidden_act=False)),
+                "the activation.", _nf_no_hidden_activation),
         Mistake("the caches store A instead of Z: caches[l] = (A_prev, Z), the pre-activation "
-                "is what backward needs.", lambda X, p, a: _nf(X, p, a, cache="AA")),
+                "is what backward needs.", _nf_cache_a),
         Mistake("caches[l] must hold the layer's input A_prev (not its output A) and Z: "
-                "caches[l] = (A_prev, Z).", lambda X, p, a: _nf(X, p, a, cache="out")),
-        Mistake("caches must hold one (A_prev, Z) pair per layer: append inside the loop.",
-                lambda X, p, a: _nf(X, p, a, only_last_cache=True)),
+                "caches[l] = (A_prev, Z).", _nf_cache_output),
+        Mistake("caches must hold one (A_prev, Z) pair per layer: append inside the loop.", _nf_only_last_cache),
     ],
     wrap=_tuple_wrap,
 ))
@@ -220,24 +226,29 @@ def _db(dZ, X, W, dX=None, dW=None, db=None):
             dZ.sum(axis=0) if db is None else db)
 
 
+def _db_dx_untransposed(dZ, X, W): return _db(dZ, X, W, dX=np.asarray(dZ) @ np.asarray(W))
+def _db_dw_transposed(dZ, X, W): return _db(dZ, X, W, dW=np.asarray(dZ).T @ X)
+def _db_db_unsummed(dZ, X, W): return _db(dZ, X, W, db=np.asarray(dZ))
+def _db_db_mean(dZ, X, W): return _db(dZ, X, W, db=np.asarray(dZ).mean(axis=0))
+def _db_db_axis1(dZ, X, W): return _db(dZ, X, W, db=np.asarray(dZ).sum(axis=1))
+def _db_dw_mean(dZ, X, W): return _db(dZ, X, W, dW=np.asarray(X).T @ dZ / len(dZ))
+
+
 register(Spec(
     "dense_backward", layers.dense_backward, _dense_backward_cases,
     forbidden=("ann_core.layers.Dense.backward", "ann_core.network.layer_backward"),
     mistakes=[
-        Mistake("dX is missing the transpose: dX = dZ @ W.T (the row form of Wᵀδ).",
-                lambda dZ, X, W: _db(dZ, X, W, dX=np.asarray(dZ) @ np.asarray(W))),
+        Mistake("dX is missing the transpose: dX = dZ @ W.T (the row form of Wᵀδ).", _db_dx_untransposed),
         Mistake("dW is transposed: it must have W's shape (n_in, n_out), dW = X.T @ dZ "
-                "(the column form's δ aᵀ is its transpose).",
-                lambda dZ, X, W: _db(dZ, X, W, dW=np.asarray(dZ).T @ X)),
+                "(the column form's δ aᵀ is its transpose).", _db_dw_transposed),
         Mistake("db is not summed over the batch: db = dZ.sum(axis=0), one number per output "
-                "unit, shape (n_out,).", lambda dZ, X, W: _db(dZ, X, W, db=np.asarray(dZ))),
+                "unit, shape (n_out,).", _db_db_unsummed),
         Mistake("db is averaged over the batch; sum it (any 1/N of a mean loss is already "
-                "inside dZ).", lambda dZ, X, W: _db(dZ, X, W, db=np.asarray(dZ).mean(axis=0))),
+                "inside dZ).", _db_db_mean),
         Mistake("db is summed along the wrong axis: sum over the samples (axis=0), one entry "
-                "per output unit.", lambda dZ, X, W: _db(dZ, X, W, db=np.asarray(dZ).sum(axis=1))),
+                "per output unit.", _db_db_axis1),
         Mistake("dW is divided by N; X.T @ dZ already sums the samples' contributions and any "
-                "1/N of a mean loss is already inside dZ.",
-                lambda dZ, X, W: _db(dZ, X, W, dW=np.asarray(X).T @ dZ / len(dZ))),
+                "1/N of a mean loss is already inside dZ.", _db_dw_mean),
     ],
 ))
 
@@ -258,30 +269,12 @@ def _activation_backward_cases(rng, hidden):
     return out
 
 
-def _elementwise_or_ref(fn):
-    """Apply a wrong elementwise rule, or the reference for softmax."""
-    def run(dA, Z, name):
-        if name == "softmax":
-            return act.activation_backward(dA, Z, name)
-        return fn(np.asarray(dA, dtype=float), np.asarray(Z, dtype=float), name)
-    return run
-
-
 def _x_one_minus_x(dA, Z, name):
     if name == "sigmoid":
         return dA * Z * (1 - Z)
     if name == "tanh":
         return dA * (1 - Z ** 2)
     return act.activation_backward(dA, Z, name)
-
-
-def _softmax_only(fn):
-    def run(dA, Z, name):
-        if name != "softmax":
-            return act.activation_backward(dA, Z, name)
-        dA, s = np.asarray(dA, dtype=float), act.softmax(Z)
-        return fn(dA, s)
-    return run
 
 
 def _relu_kink(dA, Z, name):
@@ -293,25 +286,52 @@ def _relu_kink(dA, Z, name):
     return act.activation_backward(dA, Z, name)
 
 
+def _ab_at_activation(dA, Z, n):
+    if n == "softmax":
+        return act.activation_backward(dA, Z, n)
+    dA, Z = np.asarray(dA, dtype=float), np.asarray(Z, dtype=float)
+    return dA * act.DERIVATIVES[n](act.ACTIVATIONS[n](Z))
+
+def _ab_no_upstream(dA, Z, n):
+    if n == "softmax":
+        return act.activation_backward(dA, Z, n)
+    dA, Z = np.asarray(dA, dtype=float), np.asarray(Z, dtype=float)
+    return act.DERIVATIVES[n](Z) + 0 * dA
+
+def _ab_times_activation(dA, Z, n):
+    if n == "softmax":
+        return act.activation_backward(dA, Z, n)
+    dA, Z = np.asarray(dA, dtype=float), np.asarray(Z, dtype=float)
+    return dA * act.ACTIVATIONS[n](Z)
+
+def _ab_softmax_elementwise(dA, Z, n):
+    if n != "softmax":
+        return act.activation_backward(dA, Z, n)
+    dA, s = np.asarray(dA, dtype=float), act.softmax(Z)
+    return dA * s * (1 - s)
+
+def _ab_softmax_whole_sum(dA, Z, n):
+    if n != "softmax":
+        return act.activation_backward(dA, Z, n)
+    dA, s = np.asarray(dA, dtype=float), act.softmax(Z)
+    return s * (dA - np.sum(dA * s))
+
+
 register(Spec(
     "activation_backward", act.activation_backward, _activation_backward_cases,
     forbidden=("ann_core.layers.Dense.backward", "ann_core.network.layer_backward"),
     mistakes=[
         Mistake("f' is evaluated at the activation f(Z) instead of at Z: the derivatives take z, "
-                "so use f'(Z), e.g. σ(Z)(1 − σ(Z)).",
-                _elementwise_or_ref(
-                    lambda dA, Z, n: dA * act.DERIVATIVES[n](act.ACTIVATIONS[n](Z)))),
+                "so use f'(Z), e.g. σ(Z)(1 − σ(Z)).", _ab_at_activation),
         Mistake("x(1 − x) is σ' only when x is already σ(z) (and 1 − x² is tanh' only when x is "
                 "tanh(z)); with Z compute σ(Z)(1 − σ(Z)) or 1 − tanh²(Z).", _x_one_minus_x),
-        Mistake("multiply by the upstream gradient: dZ = dA ⊙ f'(Z), not f'(Z) alone.",
-                _elementwise_or_ref(lambda dA, Z, n: act.DERIVATIVES[n](Z) + 0 * dA)),
+        Mistake("multiply by the upstream gradient: dZ = dA ⊙ f'(Z), not f'(Z) alone.", _ab_no_upstream),
         Mistake("dA is multiplied by f(Z); the chain rule needs the derivative: dZ = dA ⊙ f'(Z).",
-                _elementwise_or_ref(lambda dA, Z, n: dA * act.ACTIVATIONS[n](Z))),
+                _ab_times_activation),
         Mistake("softmax is not elementwise: dZ = s ⊙ (dA − Σ_c dA_c s_c) row by row, "
-                "not dA ⊙ s(1 − s).", _softmax_only(lambda dA, s: dA * s * (1 - s))),
+                "not dA ⊙ s(1 − s).", _ab_softmax_elementwise),
         Mistake("softmax's sum Σ_c dA_c s_c is one number per row: sum along the last axis "
-                "with keepdims=True, not over the whole array.",
-                _softmax_only(lambda dA, s: s * (dA - np.sum(dA * s)))),
+                "with keepdims=True, not over the whole array.", _ab_softmax_whole_sum),
         Mistake("at z = 0 the course (and PyTorch) takes ReLU's derivative as 0 and Leaky ReLU's "
                 "as the slope 0.01: the derivative is 1 only where Z > 0.", _relu_kink),
     ],
@@ -347,27 +367,45 @@ def _softmax_naive(Z):
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def _sce(fn):
-    return lambda y, Z: fn(np.asarray(y, dtype=float), np.asarray(Z, dtype=float))
+def _sce_no_n(y, Z):
+    y, Z = np.asarray(y, dtype=float), np.asarray(Z, dtype=float)
+    return act.softmax(Z) - y
+
+def _sce_axis0(y, Z):
+    y, Z = np.asarray(y, dtype=float), np.asarray(Z, dtype=float)
+    return (_softmax_axis0(Z) - y) / len(Z)
+
+def _sce_per_element(y, Z):
+    y, Z = np.asarray(y, dtype=float), np.asarray(Z, dtype=float)
+    return (act.softmax(Z) - y) / Z.size
+
+def _sce_sign(y, Z):
+    y, Z = np.asarray(y, dtype=float), np.asarray(Z, dtype=float)
+    return (y - act.softmax(Z)) / len(Z)
+
+def _sce_no_softmax(y, Z):
+    y, Z = np.asarray(y, dtype=float), np.asarray(Z, dtype=float)
+    return (Z - y) / len(Z)
+
+def _sce_naive_softmax(y, Z):
+    y, Z = np.asarray(y, dtype=float), np.asarray(Z, dtype=float)
+    return (_softmax_naive(Z) - y) / len(Z)
 
 
 register(Spec(
     "softmax_cross_entropy_delta", ref.softmax_cross_entropy_delta, _sce_cases,
     mistakes=[
         Mistake("the 1/N is missing: the loss is the mean over the N rows, so the delta is "
-                "(ŷ − y) / N with N = Z.shape[0].", _sce(lambda y, Z: act.softmax(Z) - y)),
+                "(ŷ − y) / N with N = Z.shape[0].", _sce_no_n),
         Mistake("softmax is taken along the wrong axis: each row (axis=-1) is one sample's "
-                "class distribution.", _sce(lambda y, Z: (_softmax_axis0(Z) - y) / len(Z))),
+                "class distribution.", _sce_axis0),
         Mistake("divided by the number of elements N·C; the mean runs over the N samples "
-                "(rows) only: divide by Z.shape[0].",
-                _sce(lambda y, Z: (act.softmax(Z) - y) / Z.size)),
-        Mistake("the sign is flipped: the delta is ŷ − y (prediction minus target).",
-                _sce(lambda y, Z: (y - act.softmax(Z)) / len(Z))),
+                "(rows) only: divide by Z.shape[0].", _sce_per_element),
+        Mistake("the sign is flipped: the delta is ŷ − y (prediction minus target).", _sce_sign),
         Mistake("softmax is missing: the delta uses the probabilities ŷ = softmax(Z), not the "
-                "logits Z.", _sce(lambda y, Z: (Z - y) / len(Z))),
+                "logits Z.", _sce_no_softmax),
         Mistake("exp overflows for large logits (e^1000 = inf): subtract each row's maximum "
-                "before exp, as a stable softmax does.",
-                _sce(lambda y, Z: (_softmax_naive(Z) - y) / len(Z))),
+                "before exp, as a stable softmax does.", _sce_naive_softmax),
     ],
 ))
 
@@ -415,31 +453,36 @@ def _nb(dY, caches, params, names, *, transpose=True, at_activation=False, skip_
     return grads if reverse else grads[::-1]
 
 
+def _nb_untransposed(*a): return _nb(*a, transpose=False)
+def _nb_at_activation(*a): return _nb(*a, at_activation=True)
+def _nb_skip_last(*a): return _nb(*a, skip_last=True)
+def _nb_skip_hidden(*a): return _nb(*a, skip_hidden=True)
+def _nb_db_unsummed(*a): return _nb(*a, db_mode="none")
+def _nb_db_mean(*a): return _nb(*a, db_mode="mean")
+def _nb_dw_transposed(*a): return _nb(*a, dW_transposed=True)
+def _nb_reversed(*a): return _nb(*a, reverse=True)
+
+
 register(Spec(
     "network_backward", ref.network_backward, _network_backward_cases,
     forbidden=("ann_core.network.Sequential.backward", "ann_core.layers.Dense.backward",
                "ann_core.network.layer_backward"),
     mistakes=[
         Mistake("the transpose is missing when δ goes down a layer: dA_prev = dZ @ W.T "
-                "(the row form of W(l+1)ᵀ δ(l+1)).",
-                lambda *a: _nb(*a, transpose=False)),
+                "(the row form of W(l+1)ᵀ δ(l+1)).", _nb_untransposed),
         Mistake("f' is evaluated at the activation f(Z) instead of at Z: the cache holds Z, "
-                "use f'(Z) (activation_backward(dA, Z, name)).",
-                lambda *a: _nb(*a, at_activation=True)),
+                "use f'(Z) (activation_backward(dA, Z, name)).", _nb_at_activation),
         Mistake("the last layer's activation derivative is skipped: dY = ∂E/∂Y still goes "
                 "through f'(Z_L) (only a delta already at the logits, like the softmax-CE one, "
-                "skips it).", lambda *a: _nb(*a, skip_last=True)),
+                "skips it).", _nb_skip_last),
         Mistake("the activation derivative is skipped in the hidden layers: "
-                "δ(l) = (δ(l+1) @ W(l+1).T) ⊙ f'(Z(l)).", lambda *a: _nb(*a, skip_hidden=True)),
-        Mistake("db is not summed over the batch: db = dZ.sum(axis=0), shape (n_out,).",
-                lambda *a: _nb(*a, db_mode="none")),
+                "δ(l) = (δ(l+1) @ W(l+1).T) ⊙ f'(Z(l)).", _nb_skip_hidden),
+        Mistake("db is not summed over the batch: db = dZ.sum(axis=0), shape (n_out,).", _nb_db_unsummed),
         Mistake("db is averaged over the batch; sum it (any 1/N of a mean loss is already "
-                "inside dY).", lambda *a: _nb(*a, db_mode="mean")),
-        Mistake("dW is transposed: it must have W's shape (n_in, n_out), dW = A_prev.T @ dZ.",
-                lambda *a: _nb(*a, dW_transposed=True)),
+                "inside dY).", _nb_db_mean),
+        Mistake("dW is transposed: it must have W's shape (n_in, n_out), dW = A_prev.T @ dZ.", _nb_dw_transposed),
         Mistake("the gradients are in backward order (last layer first); return them in layer "
-                "order, grads[0] for the first layer: reverse the list.",
-                lambda *a: _nb(*a, reverse=True)),
+                "order, grads[0] for the first layer: reverse the list.", _nb_reversed),
     ],
     wrap=_tuple_wrap,
 ))

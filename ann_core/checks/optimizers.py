@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import optimizers as ref
-from . import Case, Mistake, Spec, register
+from .spec import Case, Mistake, Spec, register
 
 
 # ---------------------------------------------------------------- chaining steps
@@ -76,19 +76,21 @@ def _sgd_cases(rng, hidden):
     return out
 
 
+def _sgd_ascent(w, g, lr): return np.asarray(w, float) + lr * np.asarray(g, float)
+def _sgd_no_lr(w, g, lr): return np.asarray(w, float) - np.asarray(g, float)
+def _sgd_step_only(w, g, lr): return lr * np.asarray(g, float)
+def _sgd_change_only(w, g, lr): return -lr * np.asarray(g, float)
+
+
 register(Spec(
     "sgd_update", ref.sgd_update, _sgd_cases,
     forbidden=("ann_core.optimizers.SGD", "ann_core.optimizers.SGD._update"),
     mistakes=[
         Mistake("the sign: gradient descent steps *against* the gradient, w − lr·g; "
-                "w + lr·g climbs uphill (gradient ascent).",
-                lambda w, g, lr: np.asarray(w, float) + lr * np.asarray(g, float)),
-        Mistake("the learning rate is missing: the step is lr·g, not g.",
-                lambda w, g, lr: np.asarray(w, float) - np.asarray(g, float)),
-        Mistake("you returned the step lr·g; return the new weights w − lr·g.",
-                lambda w, g, lr: lr * np.asarray(g, float)),
-        Mistake("you returned the change −lr·g; return the new weights w − lr·g.",
-                lambda w, g, lr: -lr * np.asarray(g, float)),
+                "w + lr·g climbs uphill (gradient ascent).", _sgd_ascent),
+        Mistake("the learning rate is missing: the step is lr·g, not g.", _sgd_no_lr),
+        Mistake("you returned the step lr·g; return the new weights w − lr·g.", _sgd_step_only),
+        Mistake("you returned the change −lr·g; return the new weights w − lr·g.", _sgd_change_only),
     ],
 ))
 
@@ -153,10 +155,8 @@ register(Spec(
                 "(w − v climbs uphill).", _mom_minus_v),
         Mistake("w moved with the old velocity: first compute the new v ← μ·v − lr·g, then "
                 "w ← w + (new) v.", _mom_old_v),
-        Mistake("μ is fixed at 0.9: use the `mu` argument (checks pass other values such as 0.5).",
-                _mom_fixed_mu),
-        Mistake("the order of the results: return (w, v) — new weights first, then the velocity.",
-                _mom_swapped),
+        Mistake("μ is fixed at 0.9: use the `mu` argument (checks pass other values such as 0.5).", _mom_fixed_mu),
+        Mistake("the order of the results: return (w, v) — new weights first, then the velocity.", _mom_swapped),
     ],
     wrap=_chained(1),
 ))
@@ -219,8 +219,7 @@ register(Spec(
         Mistake("w was updated with the old G: first add the new g² (G ← G + g²), then divide by "
                 "√G + ε.", _ada_old_G),
         Mistake("the square root is missing: divide by √G + ε, not G + ε.", _ada_no_sqrt),
-        Mistake("ε is fixed at 1e-10: use the `eps` argument (checks pass other values).",
-                _ada_fixed_eps),
+        Mistake("ε is fixed at 1e-10: use the `eps` argument (checks pass other values).", _ada_fixed_eps),
     ],
     wrap=_chained(1),
 ))
@@ -287,8 +286,7 @@ register(Spec(
                 "PyTorch's RMSprop; √(s + ε) is Keras's (and the articles') convention, which gives "
                 "different steps when s is small or ε is large (here ε = 0.5).", _rms_eps_inside),
         Mistake("the (1 − ρ) factor is missing: s ← ρ·s + (1 − ρ)·g² is an average of g²; "
-                "ρ·s + g² grows to about g² / (1 − ρ) and makes the steps too small.",
-                _rms_no_one_minus),
+                "ρ·s + g² grows to about g² / (1 − ρ) and makes the steps too small.", _rms_no_one_minus),
         Mistake("ρ and 1 − ρ are swapped: the old average keeps the weight ρ, the new g² gets "
                 "1 − ρ, s ← ρ·s + (1 − ρ)·g².", _rms_swapped),
         Mistake("this is AdaGrad's sum s ← s + g²; RMSprop decays the old average: "
@@ -388,8 +386,7 @@ register(Spec(
     mistakes=[
         Mistake("the bias correction is missing (the form one of the articles gives): divide "
                 "m by 1 − β1^t and v by 1 − β2^t before the step — both start at 0, so early "
-                "on they are far too small, and the first steps come out the wrong size.",
-                _adam_no_correction),
+                "on they are far too small, and the first steps come out the wrong size.", _adam_no_correction),
         Mistake("t is off by one: the caller passes t = 1 on the first step, so use β^t as "
                 "given; β^(t + 1) is what you get when counting from 0.", _adam_t_plus_1),
         Mistake("t − 1 in the bias correction: on the first step (t = 1) that is 1 − β^0 = 0, "
@@ -399,14 +396,12 @@ register(Spec(
                 "first step (as if t stayed 1).", _adam_t_ignored),
         Mistake("ε belongs outside the square root: w ← w − lr·m̂ / (√v̂ + ε), the course's form "
                 "and both PyTorch's and Keras's Adam; √(v̂ + ε), as in one of the articles (and "
-                "Keras's RMSprop/Adagrad), differs when v̂ is small or ε is large (here ε = 0.5).",
-                _adam_eps_inside),
+                "Keras's RMSprop/Adagrad), differs when v̂ is small or ε is large (here ε = 0.5).", _adam_eps_inside),
         Mistake("return the raw moments m and v as the new state, not the bias-corrected m̂ and "
                 "v̂ (those are recomputed from m and v at every step).", _adam_hat_state),
         Mistake("a hyper-parameter is fixed at its default: use the `beta1`, `beta2` and `eps` "
                 "arguments (checks pass other values, such as β1 = 0.5, β2 = 0.9).", _adam_fixed),
-        Mistake("the second moment averages the *squared* gradient: v ← β2·v + (1 − β2)·g².",
-                _adam_no_square),
+        Mistake("the second moment averages the *squared* gradient: v ← β2·v + (1 − β2)·g².", _adam_no_square),
     ],
     wrap=_chained(2, counts_t=True),
 ))

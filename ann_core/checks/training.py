@@ -12,13 +12,17 @@ Y_batch)`` pairs it yields, in order.
 
 from __future__ import annotations
 
-import os as _os
-
 import numpy as np
 
+from .. import losses as _losses
 from .. import training as ref
-from ..optimizers import sgd_update
-from . import RECORD_ENV, Case, CheckFailed, Mistake, Spec, _describe, _emit, call, register
+from ..network import Sequential
+from ..optimizers import OPTIMIZERS, sgd_update
+from .calling import call
+from .compare import _describe, _show_args
+from .core import CheckFailed
+from .record import _emit, grading
+from .spec import Case, Mistake, Spec, register
 
 
 def linear_mse(w, X, y):
@@ -225,57 +229,46 @@ register(Spec(
 
 # ================================================================ lesson 11: the training loop
 # ``train_step`` and ``fit`` change a network and an optimizer in place, so a case never holds
-# those objects: it holds *recipes* (``_Recipe``), and every run (the learner's, the
-# reference's, each known mistake's) builds a fresh network and optimizer from them, with the
-# same initial weights. A recipe is callable and named like the call that makes it, so
-# failure messages read ``train_step(Sequential.from_sizes([2, 3, 1], ['sigmoid',
-# 'sigmoid'], seed=1), <array (4, 2)>, <array (4, 1)>, 'binary_cross_entropy', SGD(lr=0.5),
-# steps=3)``.
+# those objects: it holds *recipes*, functions that build a fresh network or optimizer on every
+# call, so that every run (the learner's, the reference's, each known mistake's) starts from
+# the same initial weights. A case's ``label`` spells its arguments as the calls that make
+# them (``Spec.label_args``), so failure messages read ``train_step(Sequential.from_sizes([2,
+# 3, 1], ['sigmoid', 'sigmoid'], seed=1), <array (4, 2)>, <array (4, 1)>,
+# 'binary_cross_entropy', SGD(lr=0.5), steps=3)``.
 #
 # What is compared, as a tuple (failure messages say "item [k] of the returned tuple"):
 #   train_step, called ``steps`` times in a row on the same batch:
 #       item 0: the ``steps`` losses it returned; items 1, 2, …: W1, b1, W2, b2, … afterwards
 #   fit: item 0 history["loss"], item 1 history["acc"], then (with validation)
 #       history["val_loss"], history["val_acc"], then the parameters after training.
-from .. import losses as _losses  # noqa: E402
-from ..network import Sequential  # noqa: E402
-from ..optimizers import OPTIMIZERS  # noqa: E402
-
-_OPT_NAMES = {cls: cls.__name__ for cls in OPTIMIZERS.values()}
-
-
-class _Recipe:
-    """Builds a fresh object on every call; ``__name__`` is how messages show it."""
-
-    def __init__(self, text: str, make):
-        self.__name__ = text
-        self._make = make
-
-    def __call__(self):
-        return self._make()
-
-    def __repr__(self):
-        return self.__name__
-
 
 def _net(sizes, acts, seed):
+    """A recipe for a fresh ``Sequential.from_sizes(sizes, acts, seed=seed)``, and that call as text."""
     sizes, acts = list(sizes), list(acts)
-    return _Recipe(f"Sequential.from_sizes({sizes}, {acts}, seed={seed})",
-                   lambda: Sequential.from_sizes(sizes, acts, seed=seed))
+
+    def network():
+        return Sequential.from_sizes(sizes, acts, seed=seed)
+
+    return network, f"Sequential.from_sizes({sizes}, {acts}, seed={seed})"
 
 
-def _opt(name, lr, **kw):
+def _opt(name, lr):
+    """A recipe for a fresh optimizer ``name`` with learning rate ``lr``, and its call as text."""
     cls = OPTIMIZERS[name]
-    text = ", ".join([f"lr={lr}"] + [f"{k}={v}" for k, v in kw.items()])
-    return _Recipe(f"{cls.__name__}({text})", lambda: cls(lr, **kw))
+
+    def optimizer():
+        return cls(lr)
+
+    return optimizer, f"{cls.__name__}(lr={lr})"
 
 
-class _Validation(_Recipe):
-    """``(X_val, Y_val)`` for fit's ``validation``, shown by shape in messages."""
+def _validation(X_val, Y_val):
+    """A recipe for fit's ``validation`` pair (fresh copies), and how messages show it."""
 
-    def __init__(self, X_val, Y_val):
-        super().__init__(f"(<array {X_val.shape}>, <array {Y_val.shape}>)",
-                         lambda: (X_val.copy(), Y_val.copy()))
+    def validation():
+        return X_val.copy(), Y_val.copy()
+
+    return validation, f"(<array {X_val.shape}>, <array {Y_val.shape}>)"
 
 
 def _as_loss(value, name):
@@ -335,8 +328,9 @@ def _step_cases(rng, hidden):
     for sizes, acts, loss, (opt, lr), n, steps in setups:
         X, Y = _data(rng, n, sizes[0], sizes[-1], loss)
         seed = int(rng.integers(100))
-        out.append(Case((_net(sizes, acts, seed), X, Y, _LOSS[loss], _opt(opt, lr)),
-                        {"steps": steps}, label=f"{sizes} {_LOSS[loss]}"))
+        (net, net_text), (make_opt, opt_text) = _net(sizes, acts, seed), _opt(opt, lr)
+        shown = f"{net_text}, {_show_args((X, Y, _LOSS[loss]), {})}, {opt_text}, steps={steps}"
+        out.append(Case((net, X, Y, _LOSS[loss], make_opt), {"steps": steps}, label=shown))
     return out
 
 
@@ -410,6 +404,7 @@ register(Spec(
     ],
     wrap=_step_wrap,
     examples=False,
+    label_args=True,
 ))
 
 
@@ -456,11 +451,13 @@ def _fit_cases(rng, hidden):
     for sizes, acts, loss, (opt, lr), n, epochs, batch, n_val in setups:
         X, Y = _data(rng, n + n_val, sizes[0], sizes[-1], loss)
         kwargs = {"seed": int(rng.integers(1, 1000))}
+        (net, net_text), (make_opt, opt_text) = _net(sizes, acts, int(rng.integers(100))), _opt(opt, lr)
+        shown = (f"{net_text}, {_show_args((X[:n], Y[:n], _LOSS[loss]), {})}, {opt_text}, "
+                 f"{_show_args((epochs, batch), kwargs)}")
         if n_val:
-            kwargs["validation"] = _Validation(X[n:], Y[n:])
-        net = _net(sizes, acts, int(rng.integers(100)))
-        out.append(Case((net, X[:n], Y[:n], _LOSS[loss], _opt(opt, lr), epochs, batch), kwargs,
-                        label=f"{sizes} {_LOSS[loss]}"))
+            kwargs["validation"], val_text = _validation(X[n:], Y[n:])
+            shown += f", validation={val_text}"
+        out.append(Case((net, X[:n], Y[:n], _LOSS[loss], make_opt, epochs, batch), kwargs, label=shown))
     return out
 
 
@@ -468,37 +465,34 @@ def _labels(Y):
     return Y.argmax(axis=1) if Y.ndim == 2 and Y.shape[1] > 1 else Y.reshape(-1)
 
 
-def _fit_with(batches_of, record="mean", acc_on="train", rng_seed=None):
-    """A fit (right or wrong) built from ``batches_of(X, Y, batch_size, seed, rng)``.
+def _fit_like(net, X, Y, loss, optimizer, epochs, batch_size, seed=0, validation=None, *,
+              batches_of, record="mean", acc_on="train", rng_seed=None):
+    """A fit, right or wrong: ``batches_of(X, Y, batch_size, seed, rng)`` gives an epoch's batches.
 
     ``record`` is what history["loss"] holds: ``"mean"`` of the batch losses (right),
     the ``"last"`` one, or the loss on the whole set ``"after"`` the epoch; ``acc_on`` is
     ``"train"`` (right) or the last ``"batch"``; ``rng_seed`` overrides the seed.
     """
-
-    def fit(net, X, Y, loss, optimizer, epochs, batch_size, seed=0, validation=None):
-        rng = np.random.default_rng(seed if rng_seed is None else rng_seed)
-        history = {"loss": [], "acc": [], "val_loss": [], "val_acc": []}
-        for _ in range(epochs):
-            values, last = [], None
-            for xb, yb in batches_of(X, Y, batch_size, seed, rng):
-                values.append(ref.train_step(net, xb, yb, loss, optimizer))
-                last = (xb, yb)
-            if record == "mean":
-                history["loss"].append(float(np.mean(values)))
-            elif record == "last":
-                history["loss"].append(values[-1])
-            else:
-                history["loss"].append(_losses.LOSSES[loss](Y, net.forward(X)))
-            xa, ya = (X, Y) if acc_on == "train" else last
-            history["acc"].append(ref.accuracy(net, xa, _labels(ya)))
-            if validation is not None:
-                Xv, Yv = validation
-                history["val_loss"].append(_losses.LOSSES[loss](Yv, net.forward(Xv)))
-                history["val_acc"].append(ref.accuracy(net, Xv, _labels(Yv)))
-        return {k: v for k, v in history.items() if v}
-
-    return fit
+    rng = np.random.default_rng(seed if rng_seed is None else rng_seed)
+    history = {"loss": [], "acc": [], "val_loss": [], "val_acc": []}
+    for _ in range(epochs):
+        values, last = [], None
+        for xb, yb in batches_of(X, Y, batch_size, seed, rng):
+            values.append(ref.train_step(net, xb, yb, loss, optimizer))
+            last = (xb, yb)
+        if record == "mean":
+            history["loss"].append(float(np.mean(values)))
+        elif record == "last":
+            history["loss"].append(values[-1])
+        else:
+            history["loss"].append(_losses.LOSSES[loss](Y, net.forward(X)))
+        xa, ya = (X, Y) if acc_on == "train" else last
+        history["acc"].append(ref.accuracy(net, xa, _labels(ya)))
+        if validation is not None:
+            Xv, Yv = validation
+            history["val_loss"].append(_losses.LOSSES[loss](Yv, net.forward(Xv)))
+            history["val_acc"].append(ref.accuracy(net, Xv, _labels(Yv)))
+    return {k: v for k, v in history.items() if v}
 
 
 def _shuffled(X, Y, batch_size, seed, rng):
@@ -522,31 +516,42 @@ def _one_batch(X, Y, batch_size, seed, rng):
     return [first] * ref.n_updates(len(X), batch_size)
 
 
+def _fit_same_order(*args): return _fit_like(*args, batches_of=_same_order)
+def _fit_in_order(*args): return _fit_like(*args, batches_of=_in_order)
+def _fit_whole_set(*args): return _fit_like(*args, batches_of=_whole_set)
+def _fit_one_batch(*args): return _fit_like(*args, batches_of=_one_batch)
+def _fit_seed_ignored(*args): return _fit_like(*args, batches_of=_shuffled, rng_seed=0)
+def _fit_last_loss(*args): return _fit_like(*args, batches_of=_shuffled, record="last")
+def _fit_loss_after(*args): return _fit_like(*args, batches_of=_shuffled, record="after")
+def _fit_batch_acc(*args): return _fit_like(*args, batches_of=_shuffled, acc_on="batch")
+
+
 register(Spec(
     "fit", ref.fit, _fit_cases,
     mistakes=[
         Mistake("every epoch visited the batches in the same order: make rng = "
                 "np.random.default_rng(seed) once, before the epoch loop, and pass it to "
                 "iterate_minibatches in every epoch.",
-                _fit_with(_same_order)),
+                _fit_same_order),
         Mistake("the rows were not shuffled: loop over iterate_minibatches(X, Y, batch_size, rng) "
-                "with rng = np.random.default_rng(seed).", _fit_with(_in_order)),
+                "with rng = np.random.default_rng(seed).", _fit_in_order),
         Mistake("one update per epoch on the whole training set: an epoch makes one train_step per "
-                "mini-batch of iterate_minibatches(X, Y, batch_size, rng).", _fit_with(_whole_set)),
+                "mini-batch of iterate_minibatches(X, Y, batch_size, rng).", _fit_whole_set),
         Mistake("every update used the same mini-batch: call train_step once on each batch that "
-                "iterate_minibatches yields.", _fit_with(_one_batch)),
+                "iterate_minibatches yields.", _fit_one_batch),
         Mistake("the seed argument was ignored: make the generator with "
-                "rng = np.random.default_rng(seed).", _fit_with(_shuffled, rng_seed=0)),
+                "rng = np.random.default_rng(seed).", _fit_seed_ignored),
         Mistake("history['loss'] holds the last batch's loss; record the mean of the epoch's "
-                "batch losses.", _fit_with(_shuffled, record="last")),
+                "batch losses.", _fit_last_loss),
         Mistake("history['loss'] holds the loss of the whole training set after the epoch; record "
                 "the mean of the batch losses that train_step returned during the epoch.",
-                _fit_with(_shuffled, record="after")),
+                _fit_loss_after),
         Mistake("history['acc'] is the accuracy on the last batch; measure it on the whole "
-                "training set (X, Y) after the epoch.", _fit_with(_shuffled, acc_on="batch")),
+                "training set (X, Y) after the epoch.", _fit_batch_acc),
     ],
     wrap=_fit_wrap,
     examples=False,
+    label_args=True,
 ))
 
 
@@ -590,7 +595,7 @@ def check_digits_accuracy(model, threshold: float = DIGITS_THRESHOLD) -> None:
     from ..datasets import digits
 
     name = "digits_accuracy"
-    if _os.environ.get(RECORD_ENV) == "1":  # the grader measures the accuracy itself
+    if grading():  # the grader measures the accuracy itself
         _emit({"name": name, "network": network_record(model)})
     if model is None:
         raise CheckFailed(f"{name}: model is None, so Exercise 3 is not implemented yet: build and "
