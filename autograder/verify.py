@@ -37,7 +37,7 @@ import numpy as np
 from nbformat import NotebookNode
 
 from ann_core import examples as _examples
-from ann_core.checks import RECORD_MIME, SPECS, _close, _fmt, _plan, _show_args, _unportable, _wrapped, diagnose, replay
+from ann_core.checks import RECORD_MIME, SPECS, _close, _fmt, _plan, _show_case, _unportable, _wrapped, diagnose, replay
 
 from .score import test_cells
 
@@ -279,7 +279,7 @@ def _message(spec, name, plan, i, n_examples, hidden, failed, got, why) -> str:
         if public and what.startswith("the result has"):
             what += f"; the right result is {_expected_text(expected)}"
     if public:
-        return f"{name}({_show_args(case.args, case.kwargs)}): {what}.{hint}"
+        return f"{name}({_show_case(case_spec, case)}): {what}.{hint}"
     label = case.label or f"#{i - n_examples + 1}"
     return f"{name}: the hidden test case '{label}' failed: {what}.{hint}"
 

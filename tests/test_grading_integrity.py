@@ -472,3 +472,14 @@ def test_every_exercise_names_what_it_may_not_call():
     for name, spec in SPECS.items():
         assert spec.reference in forbidden_for(name), name
     assert losses._pair not in kernels_of(losses.mse) and losses._mse in kernels_of(losses.mse)
+
+
+def test_public_failures_of_the_training_loop_show_the_calls_that_build_its_arguments(monkeypatch):
+    """train_step's arguments are recipes (a fresh network and optimizer per call): the grader's
+    message spells them through the case's label, as the notebook's check does."""
+    spec = SPECS["train_step"]
+    record = _record(monkeypatch, "train_step", spec.mistakes[0].fn, 0, False)
+    message = judge_check(record, "train_step", 0, False)
+    assert re.match(r"train_step\(Sequential\.from_sizes\(\[\d.*\], seed=\d+\), <array \(\d+, \d+\)>, "
+                    r"<array \(\d+, \d+\)>, '\w+', \w+\(lr=[\d.]+.*\), steps=\d+\): ", message), message
+    assert spec.mistakes[0].hint in message
