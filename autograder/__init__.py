@@ -1,13 +1,9 @@
 """The course's instructor tooling, built on nbgrader: ``python -m autograder``.
 
-The grading path reads top to bottom, one module a step:
-
-    course    where things live and the nbgrader configuration that maps them
-    release   solutions/ → lessons/ through nbgrader's generate_assignment (+ leak check)
-    execute   run a notebook (nbclient) for the learner's self-check
-    score     read each graded item's points, status and message from an executed notebook
-    grade     a class's submissions → nbgrader autograde → gradebook → CSVs → feedback HTML
-    report    class summary: score distribution, pass rate and commonest failure per item
+Grading, one module a step, numbered the same in every module's docstring (``steps.py``
+has the list): 1 ``release`` → 2 prepare → 3 ``execute`` (``sandbox``) → 4 ``verify``
+(``integrity``) → 5 ``score`` → 6 ``feedback`` → 7 ``report``. ``grade`` runs steps 2–6 for
+a class; ``course`` says where things live and maps them for nbgrader.
 """
 
 import os
@@ -19,3 +15,8 @@ import sys
 _bin = os.path.dirname(sys.executable)
 if _bin not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _bin + os.pathsep + os.environ.get("PATH", "")
+
+# jsonschema (which nbformat imports) loads rfc3987_syntax for its optional "iri" format check,
+# and that builds a parser when imported: 0.65 s at every start of every command
+# (python-jsonschema/jsonschema#1392). Nothing here validates that format, so it is left out.
+sys.modules.setdefault("rfc3987_syntax", None)

@@ -149,6 +149,7 @@ class Job:
     memory_mb: int = 4096
     hide: tuple = ()  # paths the learner's code must not see (gradebook workspace, submissions, ...)
     sandbox: bool = True  # False only with grade --unsafe-no-sandbox
+    start_next: bool = True  # start the worker's next kernel while this one runs (not after the last jobs)
 
 
 @dataclass
@@ -216,8 +217,9 @@ class Kernels:
         if self.ahead is None:
             self.ahead = self._start(settings)
 
-    def take(self, settings):
-        """``(km, ipc_dir)`` of a started kernel for ``settings``; the caller must ``release`` it."""
+    def take(self, settings, start_next: bool = True):
+        """``(km, ipc_dir)`` of a started kernel for ``settings``, and the next one started (unless
+        ``start_next`` is false: no job will follow); the caller must ``release`` the kernel."""
         from jupyter_core.utils import run_sync
 
         ahead, self.ahead = self.ahead, None
@@ -225,7 +227,8 @@ class Kernels:
             self.release(ahead[1], ahead[2])
             ahead = None
         _, km, ipc = ahead or self._start(settings)
-        self.ahead = self._start(settings)
+        if start_next:
+            self.ahead = self._start(settings)
         return km, ipc
 
     @staticmethod
@@ -285,7 +288,7 @@ def execute_job(job: Job) -> Done:
     nb = nbformat.reads(job.notebook, as_version=4)
     n_code = sum(c.cell_type == "code" for c in nb.cells)
     budget = max(4 * job.timeout, min(n_code * job.timeout, 20 * job.timeout))
-    km, ipc = _kernels().take(_settings(job))
+    km, ipc = _kernels().take(_settings(job), job.start_next)
     try:
         nb, problem = execute(nb, ipc, job.timeout, budget=budget, km=km)
         return Done(job.key, nbformat.writes(nb), problem, time.perf_counter() - t0)

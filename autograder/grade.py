@@ -100,9 +100,15 @@ def grade(course: Course, submissions: Path, out: Path, lessons: list[str] | Non
     students = discover(submissions)
     g = _Grading(course, submissions, out, timeout, memory_mb, force, unsafe_no_sandbox)
     own = executor is None
-    executor = executor or _executor(workers, g.job(None, ""))  # its workers start their first kernels now
+    # its workers start their first kernels now (none for a class of nobody)
+    executor = executor or _executor(workers if students else 0, g.job(None, ""))
     results: dict[tuple, Result] = {}
     futures: dict[Future, Job] = {}
+    held: list[Job] = []  # the last jobs: no worker needs a kernel started after them
+
+    def submit(job: Job) -> None:  # 3.
+        futures[executor.submit(execute_job, job)] = job
+
     try:
         for lesson in lessons:
             g.register(lesson)  # 1.
@@ -110,8 +116,13 @@ def grade(course: Course, submissions: Path, out: Path, lessons: list[str] | Non
                 prepared = g.prepare(student, lesson)  # 2. (or reuse, or a zero with its reason)
                 if isinstance(prepared, Result):
                     results[prepared.student_id, lesson] = prepared
-                else:
-                    futures[executor.submit(execute_job, prepared)] = prepared  # 3.
+                    continue
+                held.append(prepared)
+                if len(held) > workers:
+                    submit(held.pop(0))
+        for job in held:
+            job.start_next = False
+            submit(job)
         bar = _progress(len(students) * len(lessons), len(results), progress)
         for future in as_completed(futures):
             job = futures[future]
@@ -122,6 +133,7 @@ def grade(course: Course, submissions: Path, out: Path, lessons: list[str] | Non
         if own:
             executor.shutdown(cancel_futures=True)
         close_kernels()  # the kernel an in-process run started ahead
+        g.close()
     ordered = [results[s, lesson] for s in students for lesson in lessons]
     for r in ordered:  # 6. feedback
         nb_path = g.autograded(r.student_id, r.assignment)
@@ -140,7 +152,8 @@ def _executor(workers: int, like: Job) -> Executor:
     """``Inline`` for one worker, else a process pool whose workers each start a kernel for jobs
     ``like`` this one as soon as they exist (``execute.warm_up``), which is at once."""
     if workers <= 1:
-        warm_up(like)
+        if workers == 1:
+            warm_up(like)
         return Inline()
     pool = ProcessPoolExecutor(max_workers=workers, initializer=warm_up, initargs=(like,))
     pool.submit(int)  # starts the workers (all at once: Linux forks them)
@@ -184,6 +197,7 @@ class _Grading:
         self.dirs = self.config.CourseDirectory
         _link_submitted(Path(self.dirs.submitted_directory), submissions)
         warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy autoflush chatter
+        self._gradebook = None  # opened by the first session()
         self.released: dict[str, object] = {}
         self.pending: dict[tuple, Submission] = {}  # prepared, not finished: known to this process only
         self.digits_seed = secrets.randbelow(2**31)  # lesson 11's private digits, made for this run
@@ -193,16 +207,28 @@ class _Grading:
 
     @contextlib.contextmanager
     def session(self):
-        """One gradebook session: committed once at the end, rolled back if anything fails."""
+        """A submission's gradebook work: one transaction, committed at the end or rolled back.
+
+        The gradebook is opened once per run (nbgrader's ``Gradebook`` makes an engine and checks
+        the tables each time); between submissions it holds no transaction, so formgrader can
+        write meanwhile, and a commit expires what was read, so the next submission reads afresh.
+        """
         from nbgrader.api import Gradebook
 
-        with Gradebook(self.dirs.db_url, self.dirs.course_id) as gb:
-            try:
-                yield gb
-                gb.db.commit()
-            except BaseException:
-                gb.db.rollback()
-                raise
+        if self._gradebook is None:
+            self._gradebook = Gradebook(self.dirs.db_url, self.dirs.course_id)
+        gb = self._gradebook
+        try:
+            yield gb
+            gb.db.commit()
+        except BaseException:
+            gb.db.rollback()
+            raise
+
+    def close(self):
+        if self._gradebook is not None:
+            self._gradebook.close()
+            self._gradebook = None
 
     def _run(self, step_list, nb, student, lesson, sub: Submission, gb):
         sub.gradebook = gb

@@ -249,3 +249,17 @@ def test_prepare_and_finish_are_nbgraders_autograde_plus_the_courses_steps():
     nbgraders = [c.__name__ for c in [*autograde.sanitize_preprocessors, *autograde.autograde_preprocessors]]
     assert [c.__name__ for c in steps.PREPARE + steps.FINISH if c not in ours] == \
         [n for n in nbgraders if n != "Execute"]
+
+
+@pytest.mark.parametrize("bad", [{"points": "two"}, {"grade": "yes"}, {"grade_id": ""}, {"schema_version": 9}])
+def test_check_cell_metadata_refuses_what_nbgraders_refuses(bad):
+    """The course's CheckCellMetadata (the schema made once per run) agrees with nbgrader's own."""
+    from nbgrader.preprocessors import CheckCellMetadata as Nbgraders
+
+    nb = learner_nb()
+    nb.cells[2].metadata["nbgrader"].update(bad)
+    for step in (steps.CheckCellMetadata, Nbgraders):
+        with pytest.raises(Exception, match="nbgrader metadata may be corrupted|[Ss]chema|grade_id"):
+            step(config=Config(), log=steps.QUIET).preprocess(copy.deepcopy(nb), {})
+    good = learner_nb()
+    assert steps.CheckCellMetadata(config=Config()).preprocess(good, {})[0] is good
