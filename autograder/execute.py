@@ -21,6 +21,7 @@ the gradebook.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -141,7 +142,8 @@ def execute(nb, cwd: Path, timeout: int = 30, *, kernel_name: str = "python3", b
 
 @dataclass
 class Job:
-    """One submission to execute: the sanitized notebook as JSON text and the limits."""
+    """One submission to execute: the sanitized notebook as JSON text (validated when it was read,
+    so not again on the way) and the limits."""
 
     key: tuple  # (student_id, lesson): handed back untouched
     notebook: str
@@ -285,13 +287,13 @@ def warm_up(like: Job) -> None:
 def execute_job(job: Job) -> Done:
     """Execute one submission in a fresh sandboxed kernel (runs in a worker process)."""
     t0 = time.perf_counter()
-    nb = nbformat.reads(job.notebook, as_version=4)
+    nb = nbformat.from_dict(json.loads(job.notebook))
     n_code = sum(c.cell_type == "code" for c in nb.cells)
     budget = max(4 * job.timeout, min(n_code * job.timeout, 20 * job.timeout))
     km, ipc = _kernels().take(_settings(job), job.start_next)
     try:
         nb, problem = execute(nb, ipc, job.timeout, budget=budget, km=km)
-        return Done(job.key, nbformat.writes(nb), problem, time.perf_counter() - t0)
+        return Done(job.key, json.dumps(nb), problem, time.perf_counter() - t0)
     finally:
         Kernels.release(km, ipc)
 

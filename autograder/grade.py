@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -275,7 +276,7 @@ class _Grading:
             sub.notes.append(self.unsafe_note)
         sub.trusted = nb  # as prepared here: this run's hidden seeds
         self.pending[student, lesson] = sub
-        return self.job((student, lesson), nbformat.writes(nb))
+        return self.job((student, lesson), json.dumps(nb))
 
     # 4.-5. verify, score
     def finish(self, job: Job, future: Future) -> Result:
@@ -286,7 +287,7 @@ class _Grading:
         except Exception as exc:  # noqa: BLE001  (the worker itself failed)
             return self._zero(student, lesson, "error", f"the grader could not run this notebook: "
                                                         f"{type(exc).__name__}: {clean(str(exc), 200)}")
-        nb = nbformat.reads(done.notebook, as_version=4)
+        nb = nbformat.from_dict(json.loads(done.notebook))
         sub.notes += [p for p in [done.problem] if p]
         try:
             with self.session() as gb:
