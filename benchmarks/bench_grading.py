@@ -11,6 +11,8 @@ from the same submissions:
                parallel execution, verification, gradebook, CSVs and feedback pages
     unsafe     the same with ``--unsafe-no-sandbox`` (resource limits only): the
                difference is what the sandbox costs per notebook
+    dask       (``--dask``) ``grade(executor=client.get_executor())`` on a local
+               ``distributed`` cluster of ``--workers`` processes
 
 Each is a fresh subprocess timed end to end (application start-up included), from a
 course whose gradebook exists with the lessons registered (set up before the clock, the
@@ -19,6 +21,7 @@ same way for both), and the table prints notebooks per minute and the ratio.
 Usage:
     python benchmarks/bench_grading.py                        # 12 learners × 3 lessons, --workers 2
     python benchmarks/bench_grading.py --learners 4 --lessons 1 --workers 2   # quick
+    python benchmarks/bench_grading.py --dask    # and through a local Dask cluster (extra `cluster`)
 """
 
 from __future__ import annotations
@@ -96,12 +99,38 @@ def run_grade(lessons, submissions: Path, work: Path, workers: int, unsafe: bool
     return time.perf_counter() - t0
 
 
+DASK = """
+import sys
+from pathlib import Path
+import distributed
+from autograder.course import Course
+from autograder.grade import grade
+lessons, who, out, workers = sys.argv[1].split(","), Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4])
+with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                              dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+    grade(Course(Path.cwd()), who, out, lessons, progress=False, executor=client.get_executor())
+"""
+
+
+def run_dask(lessons, submissions: Path, work: Path, workers: int) -> float:
+    """``grade`` with a local Dask cluster of ``workers`` processes as its executor (the
+    ``cluster`` extra), timed like ``run_grade``: the cluster's start-up included."""
+    out = work / "grade-out-dask"
+    (work / "nobody").mkdir(exist_ok=True)
+    for who in (work / "nobody", submissions):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", DASK, ",".join(lessons), str(who), str(out), str(workers)],
+                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--learners", type=int, default=12)
     p.add_argument("--lessons", type=int, default=3, help="the first N lessons of the course")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object instead of a table")
+    p.add_argument("--dask", action="store_true", help="also grade through a local Dask cluster (extra `cluster`)")
     args = p.parse_args(argv)
 
     from autograder.course import Course
@@ -117,7 +146,9 @@ def main(argv=None) -> int:
         t_nbg = run_nbgrader(lessons, work / "submissions", work)
         t_grade = run_grade(lessons, work / "submissions", work, args.workers)
         t_unsafe = run_grade(lessons, work / "submissions", work, args.workers, unsafe=True)
-    runs = {"nbgrader": t_nbg, "grade": t_grade, "grade_unsafe": t_unsafe}
+        runs = {"nbgrader": t_nbg, "grade": t_grade, "grade_unsafe": t_unsafe}
+        if args.dask:
+            runs["grade_dask"] = run_dask(lessons, work / "submissions", work, args.workers)
     figures = {"notebooks": n, "workers": args.workers, "cores": os.cpu_count(), "lessons": lessons,
                "seconds": runs, "notebooks_per_min": {k: 60 * n / t for k, t in runs.items()},
                "ratio_to_nbgrader": {k: t_nbg / t for k, t in runs.items()},
@@ -130,7 +161,10 @@ def main(argv=None) -> int:
     print(f"{'run':<56}{'seconds':>9}{'s/notebook':>12}{'notebooks/min':>15}{'ratio':>8}")
     for name, key in [("plain nbgrader autograde (serial)", "nbgrader"),
                       (f"python -m autograder grade --workers {args.workers}", "grade"),
-                      (f"python -m autograder grade --workers {args.workers} --unsafe-no-sandbox", "grade_unsafe")]:
+                      (f"python -m autograder grade --workers {args.workers} --unsafe-no-sandbox", "grade_unsafe"),
+                      (f"grade(executor=) on a local Dask cluster of {args.workers}", "grade_dask")]:
+        if key not in runs:
+            continue
         t = runs[key]
         print(f"{name:<56}{t:>9.1f}{t / n:>12.2f}{figures['notebooks_per_min'][key]:>15.1f}"
               f"{figures['ratio_to_nbgrader'][key]:>8.2f}")
