@@ -97,8 +97,9 @@ class RestoreCells(NbGraderPreprocessor):
             if g not in present and (utils.is_grade(cell) or utils.is_locked(cell)):
                 at = next((i + 1 for i, c in enumerate(nb.cells) if previous and _gid(c) == previous), 0)
                 nb.cells.insert(at, nbformat.from_dict(cell))
+                present.add(g)
                 sub.notes.append(f"restored the deleted cell {g}")
-            previous = g if g in {_gid(c) for c in nb.cells} else previous
+            previous = g if g in present else previous
         for cell in list(nb.cells):
             g = _gid(cell)
             if g and g.startswith("test_") and utils.is_grade(cell):
