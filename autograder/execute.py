@@ -269,10 +269,13 @@ def close_kernels() -> None:
 def _settings(job: Job):
     """The kernel's sandbox and limits for ``job``. CPU seconds: the largest budget any notebook of
     the run can have, so that a kernel can start before its notebook is known."""
+    from ann_core.checks import RECORD_ENV
+
     from .sandbox import Settings
 
     return Settings(cpu_seconds=20 * job.timeout + 10, memory_mb=job.memory_mb, sandbox=job.sandbox,
-                    hide=tuple(job.hide), mpl_cache=str(_worker_base() / "mpl"))
+                    hide=tuple(job.hide), mpl_cache=str(_worker_base() / "mpl"),
+                    env=((RECORD_ENV, "1"),))  # the kernel is grading: checks leave their records
 
 
 def warm_up(like: Job) -> None:

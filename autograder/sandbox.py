@@ -48,8 +48,6 @@ from dataclasses import asdict, dataclass
 from importlib.util import find_spec
 from pathlib import Path
 
-from ann_core.checks import RECORD_ENV as SANDBOX_ENV  # set to 1 inside a grading kernel
-
 KERNEL_NAME = "ann-sandbox"
 SETTINGS_ENV = "ANN_SANDBOX"  # the launcher's settings (JSON), handed over by the grading worker
 HOME = "/home/learner"
@@ -67,6 +65,7 @@ class Settings:
     sandbox: bool = True
     hide: tuple = ()  # paths that must stay invisible even if they lie inside a bound directory
     mpl_cache: str = ""  # a warm matplotlib cache to copy into the kernel's HOME (saves a font scan)
+    env: tuple = ()  # (name, value) pairs the kernel's environment gets besides the sandbox's own
 
 
 def find_bwrap() -> str | None:
@@ -209,7 +208,7 @@ def bwrap_args(ipc_dir: Path, settings: Settings, command: list[str], *, uid: in
     for dest, fd in (files or {}).items():
         args += _dirs([dest], made) + ["--perms", "0644", "--file", str(fd), dest]
     args += ["--remount-ro", "/", "--chdir", HOME, "--clearenv"]
-    env = _kernel_env()
+    env = _kernel_env(settings)
     if pythonpath:
         env["PYTHONPATH"] = os.pathsep.join(pythonpath)
     for key, value in env.items():
@@ -219,7 +218,7 @@ def bwrap_args(ipc_dir: Path, settings: Settings, command: list[str], *, uid: in
     return args + ["--", *command]
 
 
-def _kernel_env() -> dict[str, str]:
+def _kernel_env(settings: Settings) -> dict[str, str]:
     env = {
         "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         "HOME": HOME,
@@ -230,7 +229,7 @@ def _kernel_env() -> dict[str, str]:
         "PYTHONIOENCODING": "utf-8",
         "PYTHONDONTWRITEBYTECODE": "1",
         "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-        SANDBOX_ENV: "1",
+        **dict(settings.env),
     }
     for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # set on some CPUs to keep OpenBLAS safe
         if key in os.environ:
@@ -287,7 +286,7 @@ def launch(connection_file: str, settings: Settings, rest: list[str]) -> None:
     os.dup2(devnull, 2)
     if not settings.sandbox:  # --unsafe-no-sandbox: limits only
         _set_limits(settings, os.getuid())
-        env = dict(_kernel_env(), HOME=str(ipc_dir), IPYTHONDIR=str(ipc_dir / ".ipython"),
+        env = dict(_kernel_env(settings), HOME=str(ipc_dir), IPYTHONDIR=str(ipc_dir / ".ipython"),
                    MPLCONFIGDIR=str(ipc_dir / ".matplotlib"))
         if "PYTHONPATH" in os.environ:
             env["PYTHONPATH"] = os.environ["PYTHONPATH"]
@@ -337,6 +336,7 @@ def main(argv: list[str]) -> None:
     i = argv.index("-f")
     raw = json.loads(os.environ.get(SETTINGS_ENV, "{}"))
     raw["hide"] = tuple(raw.get("hide", ()))
+    raw["env"] = tuple(tuple(pair) for pair in raw.get("env", ()))
     launch(argv[i + 1], Settings(**raw), argv[:i] + argv[i + 2:])
 
 

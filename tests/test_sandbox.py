@@ -71,3 +71,18 @@ def test_without_bwrap_the_probe_says_why(monkeypatch):
 
 def test_process_limit_counts_what_the_account_already_runs():
     assert sb._processes_of(os.getuid()) >= 1
+
+
+def test_a_grading_kernel_is_told_it_is_grading_and_nothing_else_of_the_graders_environment(tmp_path, monkeypatch):
+    """The grader's kernels get ``RECORD_ENV`` (so checks leave records) through ``Settings.env``;
+    the sandbox starts from an empty environment."""
+    from ann_core.checks import RECORD_ENV
+    from autograder.execute import Job, _settings
+
+    monkeypatch.setenv("GRADER_SECRET", "x")
+    settings = _settings(Job(None, ""))
+    args = sb.bwrap_args(tmp_path, settings, [sys.executable, "-c", "pass"])
+    env = {args[i + 1]: args[i + 2] for i, a in enumerate(args) if a == "--setenv"}
+    assert "--clearenv" in args and env[RECORD_ENV] == "1" and "GRADER_SECRET" not in env
+    plain = sb.bwrap_args(tmp_path, sb.Settings(), ["x"])  # a sandbox that is not grading
+    assert RECORD_ENV not in {plain[i + 1] for i, a in enumerate(plain) if a == "--setenv"}

@@ -1,6 +1,6 @@
 """The record/replay protocol between a grading kernel and the grader.
 
-In a grading kernel (``RECORD_ENV`` set to "1" by autograder/sandbox.py) ``check`` displays,
+In a grading kernel (``RECORD_ENV`` set to "1": autograder/execute.py asks the sandbox for it) ``check`` displays,
 as output of MIME type ``RECORD_MIME``, a record of every value the learner's function
 returned. The grader reads it and ``replay``\\ s it in its own process, where learner code
 cannot reach: the cases and expected values are regenerated from the seed there.
@@ -16,7 +16,8 @@ from .compare import _close, _show_case
 from .spec import SPECS, _plan, _wrapped
 
 RECORD_MIME = "application/vnd.ann-course.check-record+json"
-RECORD_ENV = "ANN_AUTOGRADER"  # "1" inside a grading kernel: the one definition (autograder/sandbox.py sets it)
+# "1" inside a grading kernel: the one definition (autograder/execute.py gives it to the grader's kernels)
+RECORD_ENV = "ANN_AUTOGRADER"
 
 
 def grading() -> bool:
