@@ -232,12 +232,8 @@ class _Grading:
             self._gradebook = None
 
     def _run(self, step_list, nb, student, lesson, sub: Submission, gb):
-        sub.gradebook = gb
-        try:
-            r = steps.resources(student, lesson, self.dirs.db_url, self.dirs.course_id, sub)
-            return steps.run(step_list, nb, r, self.config)[0]
-        finally:
-            sub.gradebook = None
+        r = steps.resources(student, lesson, self.dirs.db_url, self.dirs.course_id, sub)
+        return steps.run(step_list, nb, r, self.config, gradebook=gb)[0]
 
     # 1. register
     def register(self, lesson):

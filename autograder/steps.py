@@ -17,7 +17,7 @@ Each step is a ``Preprocessor``: ``preprocess(nb, resources)``. nbgrader's read
 ``resources["nbgrader"]`` (student, assignment, notebook, db_url); ours read and write
 ``resources["autograder"]``, a ``Submission``. The three that use the gradebook
 (``OverwriteCells``, ``SaveAutoGrades``, ``AssignLatePenalties``) use the submission's
-session (``Submission.gradebook``) instead of opening their own, and their commits only
+session (``run(…, gradebook=)``) instead of opening their own, and their commits only
 flush it: ``grade.py`` commits a submission's grades once, all or nothing.
 """
 
@@ -65,7 +65,6 @@ class Submission:
     trusted: NotebookNode | None = None  # the notebook as prepared, before a kernel saw it
     digits_seed: int = 0  # lesson 11's private digits (verify.digits_private)
     source_sha256: str = ""  # of the file handed in: an unchanged submission is not graded again
-    gradebook: object = None  # the submission's gradebook session (grade.py opens and commits it)
 
 
 # ---------------------------------------------------------------- 2. prepare
@@ -186,11 +185,11 @@ FINISH = [MarkNotRun, Verify, IgnorePattern, ClearMetadataPreprocessor, LimitOut
           AssignLatePenalties, CheckCellMetadata]
 
 
-def run(steps, nb, resources: ResourcesDict, config) -> tuple[NotebookNode, ResourcesDict]:
+def run(steps, nb, resources: ResourcesDict, config, gradebook=None) -> tuple[NotebookNode, ResourcesDict]:
     """Run ``steps`` in order on ``nb``, as nbgrader does (a step that ``config`` disables is
     skipped, as nbconvert's ``ClearMetadataPreprocessor`` is by default); the gradebook steps in
-    the submission's session."""
-    with _lent(resources["autograder"].gradebook):
+    the submission's session ``gradebook``."""
+    with _lent(gradebook):
         for step in steps:
             nb, resources = step(config=config, log=QUIET)(nb, resources)
     return nb, resources

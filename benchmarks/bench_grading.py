@@ -84,19 +84,24 @@ def run_nbgrader(lessons, submissions: Path, work: Path) -> float:
     return time.perf_counter() - t0
 
 
+def _registered_then_timed(command, submissions: Path, work: Path) -> float:
+    """Seconds for ``command(SUBMISSIONS)``, run after ``command`` on an empty class, which makes
+    the gradebook and registers the lessons, as nbgrader's ``generate_assignment`` does before
+    its clock above (a fresh gradebook costs nbgrader's ``alembic heads`` subprocess, 1.6 s)."""
+    (work / "nobody").mkdir(exist_ok=True)
+    subprocess.run(command(work / "nobody"), cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t0 = time.perf_counter()
+    subprocess.run(command(submissions), cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
 def run_grade(lessons, submissions: Path, work: Path, workers: int, unsafe: bool = False) -> float:
-    """Seconds for ``grade``, from a workspace whose gradebook exists with the lessons in it, as
-    nbgrader's above (its ``generate_assignment`` runs before the clock): grading an empty class
-    first makes it. A fresh gradebook costs nbgrader's ``alembic heads`` subprocess, about 1.6 s."""
     only = [a for lesson in lessons for a in ("--lesson", lesson)]
     out = work / ("grade-out-unsafe" if unsafe else "grade-out")
-    (work / "nobody").mkdir(exist_ok=True)
-    for who in (work / "nobody", submissions):
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "autograder", "grade", str(who), "--workers", str(workers),
-                        "--out", str(out), "--quiet", *only, *(["--unsafe-no-sandbox"] if unsafe else [])],
-                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+    return _registered_then_timed(
+        lambda who: [sys.executable, "-m", "autograder", "grade", str(who), "--workers", str(workers),
+                     "--out", str(out), "--quiet", *only, *(["--unsafe-no-sandbox"] if unsafe else [])],
+        submissions, work)
 
 
 DASK = """
@@ -114,14 +119,11 @@ with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes
 
 def run_dask(lessons, submissions: Path, work: Path, workers: int) -> float:
     """``grade`` with a local Dask cluster of ``workers`` processes as its executor (the
-    ``cluster`` extra), timed like ``run_grade``: the cluster's start-up included."""
+    ``cluster`` extra): the cluster's start-up included."""
     out = work / "grade-out-dask"
-    (work / "nobody").mkdir(exist_ok=True)
-    for who in (work / "nobody", submissions):
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", DASK, ",".join(lessons), str(who), str(out), str(workers)],
-                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+    return _registered_then_timed(
+        lambda who: [sys.executable, "-c", DASK, ",".join(lessons), str(who), str(out), str(workers)],
+        submissions, work)
 
 
 def main(argv=None) -> int:

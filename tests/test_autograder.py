@@ -201,11 +201,15 @@ def test_check_command_rejects_a_malformed_notebook(tmp_path):
 
 
 def test_release_works_without_the_venv_on_path(tmp_path):
-    """nbgrader runs `alembic` from PATH; the CLI must find it next to its interpreter."""
+    """nbgrader runs `alembic` from PATH when it makes a gradebook; the CLI must find it next to its
+    interpreter. (Grading an empty class makes a gradebook and registers the lesson as `release`
+    does, in tmp_path: a release into lessons/ would race the tests that read it.)"""
     env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
     env["PATH"] = "/usr/bin:/bin"
-    r = _cli("release", "01", env=env)
+    (tmp_path / "nobody").mkdir()
+    r = _cli("grade", str(tmp_path / "nobody"), "--out", str(tmp_path / "out"), "--lesson", "01", env=env)
     assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out" / "nbgrader" / "gradebook.db").is_file()
 
 
 def test_score_rules_follow_nbgrader_and_fix_its_gaps():

@@ -55,22 +55,25 @@ def _run(step, nb, sub):
 
 
 # ---------------------------------------------------------------- 2. prepare
-def test_restore_cells_puts_back_a_deleted_test_cell_after_its_function():
+def _delete_test_cell(cells):
+    del cells[2]
+
+
+def _move_test_cell_to_the_top(cells):
+    cells.insert(0, cells.pop(2))
+
+
+@pytest.mark.parametrize("damage, note", [
+    (_delete_test_cell, "restored the deleted cell test_sigmoid"),
+    (_move_test_cell_to_the_top, "moved test_sigmoid back below sigmoid"),
+])
+def test_restore_cells_puts_the_test_cell_back_below_its_function(damage, note):
     nb = learner_nb()
-    del nb.cells[2]
+    damage(nb.cells)
     sub = Submission(released_nb())
     nb = _run(RestoreCells, nb, sub)
     assert _ids(nb) == ["imports", "sigmoid", "test_sigmoid", None]
-    assert sub.notes == ["restored the deleted cell test_sigmoid"]
-
-
-def test_restore_cells_moves_a_test_cell_back_below_its_function():
-    nb = learner_nb()
-    nb.cells.insert(0, nb.cells.pop(2))
-    sub = Submission(released_nb())
-    nb = _run(RestoreCells, nb, sub)
-    assert _ids(nb) == ["imports", "sigmoid", "test_sigmoid", None]
-    assert sub.notes == ["moved test_sigmoid back below sigmoid"]
+    assert sub.notes == [note]
 
 
 def test_restore_cells_grades_the_last_of_duplicated_cells():
@@ -211,9 +214,9 @@ def test_nbgraders_steps_save_in_the_submissions_session_and_commit_once(gradebo
     with Gradebook(gradebook) as gb:
         commits = []
         monkeypatch.setattr(gb.db, "commit", lambda: commits.append(1))
-        sub = Submission(released_nb(), gradebook=gb)
+        sub = Submission(released_nb())
         resources = steps.resources("ada", "L", gradebook, "default_course", sub)
-        steps.run([steps.SaveAutoGrades, steps.AssignLatePenalties], nb, resources, Config())
+        steps.run([steps.SaveAutoGrades, steps.AssignLatePenalties], nb, resources, Config(), gradebook=gb)
         assert len(opened) == 1 and commits == []  # nbgrader's two steps opened no gradebook and committed nothing
         assert gb.find_grade("test_sigmoid", "L", "L", "ada").auto_score == 0  # but see what they saved
         assert _auto_scores(gradebook) == [None]  # which no one else sees yet
@@ -233,10 +236,10 @@ def test_a_failing_step_leaves_nothing_of_the_submission_in_the_gradebook(gradeb
     nb = learner_nb()
     nb.cells[2].execution_count = 1
     with Gradebook(gradebook) as gb:
-        sub = Submission(released_nb(), gradebook=gb)
+        sub = Submission(released_nb())
         with pytest.raises(RuntimeError):
             steps.run([steps.SaveAutoGrades, Broken], nb, steps.resources("ada", "L", gradebook, "default_course",
-                                                                          sub), Config())
+                                                                          sub), Config(), gradebook=gb)
         gb.db.rollback()  # what grade.py's session does on an error
     assert _auto_scores(gradebook) == [None]
 
