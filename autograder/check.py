@@ -6,7 +6,9 @@ Exits 0 only when every item passes.
 
 Without one: the whole course at a glance, from the learner's saved notebooks in
 ``lessons/``: each lesson is *not started* (no exercise cell changed since release),
-*done* (every item passes) or *N of M passing*; only started lessons are run.
+*done* (every item passes) or *N of M passing*; only started lessons are run. A lesson
+without graded cells (``00_start_here``) is listed as *no exercises* and never run; the
+start page calls ``course_status`` itself, as its live progress table.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ def check(path: Path, timeout: int = 60, out=sys.stdout) -> int:
     except (NotebookError, FileNotFoundError) as exc:
         print(f"✘ {exc}", file=out)
         return 2
+    if not has_exercises(nb):
+        print(f"✔ {path.name} has no exercises: nothing to check (it is read, not graded).", file=out)
+        return 0
     print(f"Running {path.name} …", file=out, flush=True)
     nb, problem = execute(nb, path.parent.resolve(), timeout)
     items = score_notebook(nb)
@@ -83,6 +88,18 @@ def untouched(nb) -> bool:
     return bool(cells) and all(c.metadata.nbgrader.get("checksum") == utils.compute_checksum(c) for c in cells)
 
 
+def has_exercises(nb) -> bool:
+    """True when the notebook has a graded cell (the start page has none)."""
+    from nbgrader import utils
+
+    return any(utils.is_grade(c) for c in nb.cells)
+
+
+def lessons_in(lessons_dir: Path) -> list[str]:
+    """The lessons saved in ``lessons_dir``, in order: every ``NN_name/NN_name.ipynb``."""
+    return sorted(p.parent.name for p in Path(lessons_dir).glob("*/*.ipynb") if p.stem == p.parent.name)
+
+
 def lesson_status(lesson: str, path: Path, timeout: int = 60) -> LessonStatus:
     if not path.exists():
         return LessonStatus(lesson, "missing", note=f"{path} not found")
@@ -90,6 +107,8 @@ def lesson_status(lesson: str, path: Path, timeout: int = 60) -> LessonStatus:
         nb = read(path)
     except NotebookError as exc:
         return LessonStatus(lesson, "unreadable", note=str(exc))
+    if not has_exercises(nb):  # never run: the start page's progress table would run the course again
+        return LessonStatus(lesson, "no exercises", note="read it; nothing to grade")
     if untouched(nb):
         return LessonStatus(lesson, "not started")
     nb, problem = execute(nb, path.parent.resolve(), timeout)
@@ -112,13 +131,14 @@ def course_status(lessons_dir: Path, lessons: list[str], timeout: int = 60, out=
         st = lesson_status(lesson, lessons_dir / lesson / f"{lesson}.ipynb", timeout)
         results.append(st)
         print(st.line(width), file=out, flush=True)
-    done = sum(r.status == "done" for r in results)
-    started = sum(r.status in ("done", "in progress") for r in results)
-    points = sum(r.score for r in results)
-    print(f"{done} of {len(results)} lessons done, {started} started; {points:g} points in the started lessons.",
+    graded = [r for r in results if r.status != "no exercises"]
+    done = sum(r.status == "done" for r in graded)
+    started = sum(r.status in ("done", "in progress") for r in graded)
+    points = sum(r.score for r in graded)
+    print(f"{done} of {len(graded)} lessons done, {started} started; {points:g} points in the started lessons.",
           file=out)
-    nxt = next((r for r in results if r.status == "in progress"), None) or \
-        next((r for r in results if r.status != "done"), None)
+    nxt = next((r for r in graded if r.status == "in progress"), None) or \
+        next((r for r in graded if r.status != "done"), None)
     if nxt is not None:
         where = lessons_dir / nxt.lesson / f"{nxt.lesson}.ipynb"
         print(f"Next: {nxt.lesson}. `python -m autograder check {where}` shows each exercise's message.", file=out)

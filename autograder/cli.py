@@ -203,6 +203,7 @@ def cmd_demo(args) -> int:
     out = Path(args.out)
     shutil.rmtree(out, ignore_errors=True)
     release(course, lessons)
+    lessons = [lesson for lesson in lessons if course.graded(lesson)]  # the start page has nothing to grade
     who = demo_class(course, lessons, out / "submissions")
     print("\nclass: " + "; ".join(f"{k}: {v}" for k, v in who.items()))
     cmd_grade(argparse.Namespace(submissions=out / "submissions", out=out, lesson=lessons, timeout=args.timeout,

@@ -8,6 +8,7 @@ default ``grading/``) holding the SQLite gradebook and the other nbgrader steps.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,15 @@ class Course:
         """Lesson ids, in order: every ``solutions/NN_name/NN_name.ipynb``."""
         return sorted(p.parent.name for p in self.solutions.glob("*/*.ipynb")
                       if p.stem == p.parent.name and ".ipynb_checkpoints" not in p.parts)
+
+    def graded(self, lesson: str) -> bool:
+        """Whether ``lesson`` has graded cells (``00_start_here`` has none: it is read, not graded)."""
+        cells = json.loads(self.solution(lesson).read_text())["cells"]
+        return any((c.get("metadata", {}).get("nbgrader") or {}).get("grade") for c in cells)
+
+    def graded_lessons(self) -> list[str]:
+        """The lessons ``grade``, ``selftest`` and ``demo`` grade: every lesson with graded cells."""
+        return [lesson for lesson in self.lessons() if self.graded(lesson)]
 
     def solution(self, lesson: str) -> Path:
         return self.solutions / lesson / f"{lesson}.ipynb"

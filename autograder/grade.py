@@ -97,7 +97,7 @@ def grade(course: Course, submissions: Path, out: Path, lessons: list[str] | Non
     then kernels run with resource limits only and every result's message says so.
     """
     submissions, out = submissions.resolve(), out.resolve()
-    lessons = course.resolve(lessons)
+    lessons = [lesson for lesson in course.resolve(lessons) if course.graded(lesson)]  # nothing to grade in 00
     students = discover(submissions)
     g = _Grading(course, submissions, out, timeout, memory_mb, force, unsafe_no_sandbox)
     own = executor is None

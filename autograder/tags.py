@@ -12,7 +12,8 @@ solutions are as it leaves them).
      (transitively). The script only adds tags; a stale one just lets Run All go on.
 2. Appends (or updates and moves to the end) a markdown cell "Where you stand" and a
    locked code cell calling ``ann_core.checks.progress.progress`` with every graded
-   item of the notebook and its points, in order.
+   item of the notebook and its points, in order. A lesson without graded items (the start
+   page) gets none.
 
 Usage: python -m autograder.tags [REPO] [LESSON ...]     (REPO default: the current directory)
 Then: python -m autograder refresh LESSON   (re-executes the solution and releases it).
@@ -152,7 +153,8 @@ def edit(path: Path) -> dict:
         code = old[CODE_ID]  # keep its stored outputs when nothing changed
     if MD_ID in old and src(old[MD_ID]) == md["source"]:
         md = old[MD_ID]
-    cells += [md, code]
+    if graded_items(cells):  # nothing to stand on in a lesson without exercises
+        cells += [md, code]
     text = json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     changed = text != path.read_text()
     if changed:

@@ -138,7 +138,7 @@ def main(argv=None) -> int:
     from autograder.course import Course
 
     course = Course(ROOT)
-    lessons = course.lessons()[: args.lessons]
+    lessons = course.graded_lessons()[: args.lessons]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         n = make_class(course, lessons, args.learners, work / "submissions")
