@@ -42,7 +42,11 @@ def _mutant_code(name: str, index: int) -> str:
 
 def selftest(course: Course, lessons: list[str] | None = None, workers: int = 2, out=print,
              progress: bool = True) -> list[Outcome]:
-    lessons = [lesson for lesson in course.resolve(lessons) if course.graded(lesson)]  # not 00_start_here
+    asked = course.resolve(lessons)
+    lessons = [lesson for lesson in asked if course.graded(lesson)]  # not 00_start_here
+    if not lessons:
+        out(f"nothing to selftest: {', '.join(asked)} has no graded cells")
+        return []
     with tempfile.TemporaryDirectory() as tmp:
         subs = Path(tmp) / "submissions"
         planted: dict[tuple[str, str], dict[str, int]] = {}  # (student, lesson) -> {function: mistake index}
