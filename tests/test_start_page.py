@@ -108,3 +108,23 @@ def test_grade_and_selftest_skip_a_lesson_without_graded_cells(tmp_path):
     lines = []
     assert selftest(COURSE, [START], out=lines.append, progress=False) == []
     assert lines == ["nothing to selftest: 00_start_here has no graded cells"]
+
+
+def test_the_start_page_shows_the_learners_own_progress(tmp_path):
+    """Run All on the released start page, in a course where the learner finished 07 and began nothing else:
+    its table is the learner's, read from the lessons saved beside it."""
+    from nbclient import NotebookClient
+
+    from autograder.course import KERNEL_ARGS
+
+    for lesson in (START, "07_momentum", "08_adagrad"):
+        shutil.copytree(COURSE.lessons_dir / lesson, tmp_path / lesson)
+    _fill(tmp_path / "07_momentum" / "07_momentum.ipynb", "07_momentum")
+    path = tmp_path / START / f"{START}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=False, extra_arguments=KERNEL_ARGS,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    table = "".join(o.get("text", "") for o in nb.cells[[c.get("id") for c in nb.cells].index("progress-code")].outputs)
+    assert f"saved in {tmp_path}" in table
+    assert re.search(r"07_momentum\s+done\s+1/1 exercises, 3/3 points", table), table
+    assert re.search(r"08_adagrad\s+not started", table) and "1 of 2 lessons done, 1 started" in table, table
