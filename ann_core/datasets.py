@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.request
@@ -199,7 +200,7 @@ def _download(name: str, directory: Path, mirrors, timeout: float, progress: boo
         url = base.rstrip("/") + "/" + name
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=directory)
         try:
-            digest = hashlib.sha256()
+            digest, received = hashlib.sha256(), 0
             with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
                 total = int(response.headers.get("Content-Length") or 0) or None
                 with tqdm(total=total, unit="B", unit_scale=True, desc=name, disable=not progress,
@@ -207,14 +208,19 @@ def _download(name: str, directory: Path, mirrors, timeout: float, progress: boo
                     while chunk := response.read(1 << 16):
                         out.write(chunk)
                         digest.update(chunk)
+                        received += len(chunk)
                         bar.update(len(chunk))
+            if total is not None and received != total:
+                reasons.append(f"{url}: received {received:,} of {total:,} bytes (the transfer was cut); "
+                               "file refused")
+                continue
             if digest.hexdigest() != MNIST_SHA256[name]:
                 reasons.append(f"{url}: wrong SHA-256 {digest.hexdigest()} (expected {MNIST_SHA256[name]}); "
                                "file refused")
                 continue
             os.replace(tmp, directory / name)
             return []
-        except (OSError, ValueError) as exc:  # URLError, HTTPError and timeouts are OSErrors
+        except (OSError, ValueError, http.client.HTTPException) as exc:  # URLError, HTTPError, timeouts
             reasons.append(f"{url}: {exc}")
         finally:
             if os.path.exists(tmp):

@@ -210,6 +210,13 @@ class Mirror:
 
             def do_GET(self):
                 mirror.requests.append(self.path)
+                if self.path.startswith("/cut/"):  # announces 1,000 bytes, sends 10, hangs up
+                    self.send_response(200)
+                    self.send_header("Content-Length", "1000")
+                    self.end_headers()
+                    self.wfile.write(b"\x1f\x8b" + bytes(8))
+                    self.close_connection = True
+                    return
                 super().do_GET()
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, directory=str(root)))
@@ -283,13 +290,23 @@ def test_a_corrupted_file_is_refused_and_nothing_is_cached(tmp_path, mirror):
 
 def test_a_failing_mirror_falls_through_to_the_next(tmp_path, mirror):
     cache = tmp_path / "cache"
-    mirrors = [closed_port_url(), mirror.url("missing"), mirror.url("bad"), mirror.url("good")]
+    mirrors = [closed_port_url(), mirror.url("missing"), mirror.url("cut"), mirror.url("bad"), mirror.url("good")]
     assert_loaded(D.load_mnist(cache_dir=cache, download=True, mirrors=mirrors, progress=False), mirror.arrays)
-    # every file was asked of "missing" (404) first; only the images that "bad" corrupts needed "good"
+    # every file was asked of "missing" (404) and "cut" (a body cut short) first; only the images that "bad"
+    # corrupts needed "good"
     assert [r for r in mirror.requests if r.startswith("/missing/")] == [f"/missing/{n}.gz" for n in NAMES]
+    assert [r for r in mirror.requests if r.startswith("/cut/")] == [f"/cut/{n}.gz" for n in NAMES]
     assert [r for r in mirror.requests if r.startswith("/good/")] == ["/good/train-images-idx3-ubyte.gz"]
     assert hashlib.sha256((cache / "train-images-idx3-ubyte.gz").read_bytes()).hexdigest() == \
         D.MNIST_SHA256["train-images-idx3-ubyte.gz"]
+
+
+def test_a_transfer_cut_short_is_refused(tmp_path, mirror):
+    cache = tmp_path / "cache"
+    with pytest.raises(D.MNISTNotFoundError) as info:
+        D.load_mnist(cache_dir=cache, download=True, mirrors=[mirror.url("cut")], progress=False)
+    assert "received 10 of 1,000 bytes (the transfer was cut); file refused" in str(info.value)
+    assert not list(cache.iterdir())
 
 
 def test_offline_download_raises_the_one_not_found_error(tmp_path):
