@@ -241,7 +241,8 @@ def load_mnist(path=None, *, download: bool = False, cache_dir=None, mirrors=Non
     (``$ANN_MNIST_DIR`` or ``~/.cache/ann_core/mnist``). With ``download=True`` the missing ones
     are fetched into that directory from ``mirrors`` (default ``MIRRORS``, tried in order), each
     checked against its SHA-256 in ``MNIST_SHA256`` before it is kept, with a progress bar
-    unless ``progress=False``. A file that fails the check is refused and nothing is cached.
+    unless ``progress=False``. A file that fails the check (or arrives cut short) is refused:
+    nothing of it is cached.
 
     Raises ``MNISTNotFoundError`` (a ``FileNotFoundError``) naming the four files and where to put
     them when they are missing (and could not be downloaded), and ``IDXFormatError`` (a
@@ -271,7 +272,9 @@ def load_mnist(path=None, *, download: bool = False, cache_dir=None, mirrors=Non
         if a.dtype != np.uint8 or a.ndim != 3:
             raise IDXFormatError(f"{found[name]}: MNIST images are unsigned bytes (type code 0x08) of 3 "
                                  f"dimensions (n, rows, cols); found {a.dtype} of shape {a.shape}")
-        return a.reshape(len(a), -1).astype(dtype) / 255
+        X = a.reshape(len(a), -1).astype(dtype)
+        X /= 255  # in place: one array of 60,000 × 784 at a time
+        return X
 
     def labels(name, n_images):
         a = read_idx(found[name])
@@ -287,6 +290,9 @@ def load_mnist(path=None, *, download: bool = False, cache_dir=None, mirrors=Non
 
     X_train = images("train-images-idx3-ubyte")
     X_test = images("t10k-images-idx3-ubyte")
+    if X_train.shape[1] != X_test.shape[1]:
+        raise IDXFormatError(f"{found['t10k-images-idx3-ubyte']}: test images of {X_test.shape[1]} pixels, "
+                             f"training images of {X_train.shape[1]}")
     y_train = labels("train-labels-idx1-ubyte", len(X_train))
     y_test = labels("t10k-labels-idx1-ubyte", len(X_test))
     return X_train, y_train, X_test, y_test

@@ -139,6 +139,14 @@ def test_label_count_must_match_the_images(tmp_path):
         D.load_mnist(tmp_path)
 
 
+def test_training_and_test_images_must_have_the_same_size(tmp_path):
+    arrays = tiny_mnist()
+    arrays["t10k-images-idx3-ubyte"] = arrays["t10k-images-idx3-ubyte"][:, :3, :]
+    write(tmp_path, arrays)
+    with pytest.raises(D.IDXFormatError, match="test images of 12 pixels, training images of 16"):
+        D.load_mnist(tmp_path)
+
+
 def test_labels_must_be_digits(tmp_path):
     arrays = tiny_mnist()
     arrays["train-labels-idx1-ubyte"][4] = 10
