@@ -12,7 +12,7 @@ module                     what it holds                              lessons
 ``ann_core.gradcheck``     finite-difference gradients                05
 ``ann_core.optimizers``    SGD, Momentum, AdaGrad, RMSprop, Adam      06-10
 ``ann_core.training``      mini-batches, train step, fit loop         06, 11
-``ann_core.datasets``      XOR, two moons, spirals, 8x8 digits        06, 11, 12
+``ann_core.datasets``      XOR, moons, spirals, 8x8 digits, MNIST     06, 11, 12
 ``ann_core.examples``      the worked examples every grader checks    all
 ``ann_core.checks``        the checks notebook test cells call        all
 =========================  =========================================  =====================
