@@ -8,16 +8,16 @@ returns numbers:
 
 * ``autodiff_mul(a, b)``, ``autodiff_tanh(a)``: the new node as a tuple ``(data,
   local_grads, parents)``, the parents given as positions of the inputs (0 for ``a``, 1 for
-  ``b``, −1 for a node that is not an input). The inputs are Values whose operators are
-  switched off: the exercise builds its node itself, ``Value(data, parents, local_grads)``.
+  ``b``, −1 for a node that is not an input).
 * ``autodiff_topological_order(root)``: ``(length of the list, how many of the graph's
   nodes it holds, how many edges point backwards)``, right when ``(N, N, 0)``: any valid
   order passes, not only the depth-first one of ``ann_core.autodiff``.
 * ``autodiff_backward(root)``: the ``grad`` of every node of the graph afterwards, in the
   order the nodes were made.
 
-The graphs are built here with plain ``Value(...)`` calls, never with ann_core's operators,
-so the checks work the same where those are unavailable.
+Every Value a check hands over (inputs and graph nodes, ``_Input``) has its operators and
+methods switched off: ``a * b`` or ``root.backward()`` would run ann_core's own autodiff, which
+the exercise is about; the graphs are built here with plain ``Value(...)`` calls.
 """
 
 from __future__ import annotations
@@ -32,10 +32,22 @@ from .spec import Case, Mistake, Spec, register
 
 
 # ---------------------------------------------------------------- building graphs (no ann_core ops)
-def _mul(a, b): return Value(a.data * b.data, (a, b), (b.data, a.data), "*")
-def _add(a, b): return Value(a.data + b.data, (a, b), (1.0, 1.0), "+")
-def _tanh(a): return Value(math.tanh(a.data), (a,), (1.0 - math.tanh(a.data) ** 2,), "tanh")
-def _square(a): return Value(a.data ** 2, (a,), (2.0 * a.data,), "**2")
+class _Input(Value):
+    """The checks' Values: operators and methods switched off (the exercise does the work itself)."""
+
+    def _off(self, *args):
+        raise TypeError("the check's Values have no operators or methods (they would use ann_core's own "
+                        "autodiff): build a node with Value(data, parents, local_grads), walk the graph yourself")
+
+    __add__ = __radd__ = __mul__ = __rmul__ = __neg__ = __sub__ = __rsub__ = _off
+    __pow__ = __truediv__ = __rtruediv__ = _off
+    tanh = relu = sigmoid = exp = log = backward = _off
+
+
+def _mul(a, b): return _Input(a.data * b.data, (a, b), (b.data, a.data), "*")
+def _add(a, b): return _Input(a.data + b.data, (a, b), (1.0, 1.0), "+")
+def _tanh(a): return _Input(math.tanh(a.data), (a,), (1.0 - math.tanh(a.data) ** 2,), "tanh")
+def _square(a): return _Input(a.data ** 2, (a,), (2.0 * a.data,), "**2")
 
 
 class _Graph:
@@ -45,7 +57,7 @@ class _Graph:
         self.nodes = []
 
     def leaf(self, x):
-        return self.keep(Value(x))
+        return self.keep(_Input(x))
 
     def keep(self, v):
         self.nodes.append(v)
@@ -134,18 +146,6 @@ def _graph_cases(rng, hidden):
 
 
 # ---------------------------------------------------------------- one node: autodiff_mul, autodiff_tanh
-class _Input(Value):
-    """A check's input: a Value whose operators are switched off (the exercise makes the node itself)."""
-
-    def _off(self, *args):
-        raise TypeError("the check's inputs have no operators: build the new node yourself, "
-                        "Value(data, parents, local_grads)")
-
-    __add__ = __radd__ = __mul__ = __rmul__ = __neg__ = __sub__ = __rsub__ = _off
-    __pow__ = __truediv__ = __rtruediv__ = _off
-    tanh = relu = sigmoid = exp = log = backward = _off
-
-
 def _summary(out, inputs, name):
     """A node as numbers: ``(data, local_grads, positions of its parents among inputs)``."""
     if not all(hasattr(out, k) for k in ("data", "parents", "local_grads")):
