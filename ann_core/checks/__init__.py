@@ -27,6 +27,7 @@ from . import (
     activations,
     autodiff,
     display,
+    frameworks,
     gradcheck,
     layers,
     losses,
