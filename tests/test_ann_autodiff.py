@@ -168,3 +168,28 @@ def test_a_valid_order_other_than_depth_first_passes():
     assert [id(v) for v in kahn(root)] != [id(v) for v in ad.topological_order(root)]  # really another order
     check("autodiff_topological_order", kahn, quiet=True)
     check("autodiff_topological_order", kahn, hidden=True, seed=3, quiet=True)
+
+
+def test_the_grader_refuses_ann_cores_own_autodiff(course):
+    """Outside the kernel (autograder/integrity.py): calling ann_core's order or backward scores 0;
+    backward may build on ann_core's topological_order (an earlier exercise's function, as elsewhere)."""
+    import nbformat
+
+    from autograder.integrity import delegation
+    from autograder.submissions import learner_notebook
+
+    lesson = "13_autodiff"
+    released = nbformat.read(str(course.lesson(lesson)), as_version=4)
+    order = ("from ann_core import autodiff as ad\n\ndef autodiff_topological_order(root):\n"
+             "    return ad.topological_order(root)\n")
+    nb = learner_notebook(course, lesson, {"autodiff_topological_order": order})
+    assert "ann_core.autodiff.topological_order" in delegation(nb, released, "autodiff_topological_order")
+    bw = "from ann_core import autodiff as ad\n\ndef autodiff_backward(root):\n    ad.backward(root)\n"
+    nb = learner_notebook(course, lesson, {"autodiff_backward": bw})
+    assert "ann_core.autodiff.backward" in delegation(nb, released, "autodiff_backward")
+    own = ("from ann_core.autodiff import topological_order\n\ndef autodiff_backward(root):\n"
+           "    root.grad = 1.0\n    for node in reversed(topological_order(root)):\n"
+           "        for parent, local in zip(node.parents, node.local_grads):\n"
+           "            parent.grad += local * node.grad\n")
+    nb = learner_notebook(course, lesson, {"autodiff_backward": own})
+    assert delegation(nb, released, "autodiff_backward") == ""
