@@ -13,6 +13,8 @@ module                     what it holds                              lessons
 ``ann_core.optimizers``    SGD, Momentum, AdaGrad, RMSprop, Adam      06-10
 ``ann_core.training``      mini-batches, train step, fit loop         06, 11
 ``ann_core.datasets``      XOR, moons, spirals, 8x8 digits, MNIST     06, 11, 12
+``ann_core.autodiff``      reverse-mode autodiff on scalars (Value)   13
+``ann_core.frameworks``    the course's weights in Keras / PyTorch    14
 ``ann_core.examples``      the worked examples every grader checks    all
 ``ann_core.checks``        the checks notebook test cells call        all
 =========================  =========================================  =====================
@@ -22,12 +24,26 @@ shape ``(n_samples, n_features)``; a dense layer has ``W`` of shape
 ``(n_in, n_out)`` and ``b`` of shape ``(n_out,)``; ``Z = X @ W + b``.
 """
 
-from . import activations, datasets, examples, gradcheck, layers, losses, network, optimizers, training
+from . import (
+    activations,
+    autodiff,
+    datasets,
+    examples,
+    frameworks,
+    gradcheck,
+    layers,
+    losses,
+    network,
+    optimizers,
+    training,
+)
 
 __all__ = [
     "activations",
+    "autodiff",
     "datasets",
     "examples",
+    "frameworks",
     "gradcheck",
     "layers",
     "losses",

@@ -69,6 +69,12 @@ DEMO_MISTAKES = {
     "adam_update": ("def adam_update(w, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):\n"
                     "    m = beta1 * m + (1 - beta1) * g\n    v = beta2 * v + (1 - beta2) * g * g\n"
                     "    return w - lr * m / (np.sqrt(v) + eps), m, v  # no bias correction\n"),
+    "autodiff_backward": ("def autodiff_backward(root):\n    order = autodiff_topological_order(root)\n"
+                          "    root.grad = 1.0\n    for node in reversed(order):\n"
+                          "        for parent, local in zip(node.parents, node.local_grads):\n"
+                          "            parent.grad = local * node.grad  # = instead of +=\n"),
+    "torch_params": ("def torch_params(params):\n"
+                     "    return [(np.reshape(W, (W.shape[1], W.shape[0])), b) for W, b in params]  # reshape\n"),
     "digits_accuracy": ("init_rng = np.random.default_rng(0)\n"
                         "model = Sequential([Dense(64, 64, 'relu', rng=init_rng),\n"
                         "                    Dense(64, 10, 'softmax', rng=init_rng)])\n"

@@ -23,7 +23,20 @@ The other modules, one per lesson, each register the specs of their lesson's exe
 
 # ruff: noqa: F401  (re-exports: what notebooks, tests and the autograder import from here)
 # Importing a lesson's module registers its specs; SPECS keeps this (alphabetical) order.
-from . import activations, display, gradcheck, layers, losses, network, optimizers, progress, regularization, training
+from . import (
+    activations,
+    autodiff,
+    display,
+    frameworks,
+    gradcheck,
+    layers,
+    losses,
+    network,
+    optimizers,
+    progress,
+    regularization,
+    training,
+)
 from .calling import Call, _copy, call
 from .compare import _close, _fmt, _show_args, _show_case
 from .core import CheckFailed, check, diagnose, run_case
