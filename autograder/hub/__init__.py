@@ -297,6 +297,8 @@ def hub_grade(args) -> int:
     course = Course(find_root())
     out = Path(args.out).resolve()
     lessons = course.resolve(args.lessons)
+    # the gradebook's directory (with a shared exchange, publish made none)
+    Path(course_config(course, out).CourseDirectory.root).mkdir(parents=True, exist_ok=True)
     submitted = collect(course, out, lessons)
     n = {lesson: len(list(submitted.glob(f"*/{lesson}/*.ipynb"))) for lesson in lessons}
     print("collected: " + ", ".join(f"{lesson} {k}" for lesson, k in n.items()), flush=True)

@@ -99,7 +99,8 @@ class Kernel:
         import websocket  # websocket-client
 
         base = f"{self.hub.base}/user/{self.user}"
-        self.id = request(f"{base}/api/kernels", self.token, "POST", {"name": "python3"})["id"]
+        # path "": the kernel starts in the server's root directory (as a notebook there would)
+        self.id = request(f"{base}/api/kernels", self.token, "POST", {"name": "python3", "path": ""})["id"]
         ws_url = base.replace("http", "ws", 1) + f"/api/kernels/{self.id}/channels?session_id={self.session}"
         self.ws = websocket.create_connection(ws_url, header=[f"Authorization: token {self.token}"], timeout=120)
         return self
