@@ -238,3 +238,19 @@ def test_dockerfile_instructions_and_sources():
     assert json.loads(dict(steps)["CMD"]) == ["jupyterhub-singleuser"]
     run = " ".join(rest for w, rest in steps if w == "RUN")
     assert "bubblewrap" in run and '".[hub,cluster]"' in run
+
+
+def test_load_test_reads_lesson_02_and_this_process(tmp_path):
+    """bench_hub_capacity's parts that need no hub: the cells it sends, the /proc accounting."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_hub", ROOT / "benchmarks" / "bench_hub_capacity.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    finished, released = bench.cells("solutions"), bench.cells("lessons")
+    assert len(finished) == len(released) > 20 and finished != released
+    mine = bench.per_uid()[os.getuid()]
+    rss_self = int(next(line.split()[1] for line in Path("/proc/self/status").read_text().splitlines()
+                        if line.startswith("VmRSS:"))) * 1024
+    assert mine[0] >= rss_self > 0  # this process is one of this uid's
+    assert mine[1] >= sum(os.times()[:2]) - 0.05  # at least this process's CPU seconds
