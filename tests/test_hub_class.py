@@ -84,10 +84,17 @@ def home(user: str) -> Path:
     return Path(pwd.getpwnam(user).pw_dir)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def hub():
     """The class's JupyterHub on 127.0.0.1: yields (Hub client, settings); stopped and removed after."""
     require_hub()
+    with running_hub(cull_idle=600) as started:
+        yield started
+
+
+@contextlib.contextmanager
+def running_hub(cull_idle: int):
+    """``python -m autograder hub`` for the test accounts, in a fresh state directory under /srv."""
     from autograder.hub.remote import Hub, HubAPIError, request
 
     # a clean start: what earlier runs left in the test accounts' homes
@@ -109,7 +116,7 @@ def hub():
     argv = [sys.executable, "-m", "autograder", "hub", "--learners", str(roster), "--instructor", INSTRUCTOR,
             "--instructor-password", "test-ann-teacher-pw", "--port", str(port), "--hub-port", str(hub_port),
             "--proxy-api-port", str(api_port), "--exchange", str(exchange), "--state-dir", str(state),
-            "--cull-idle", "600"]
+            "--cull-idle", str(cull_idle)]
     with open(log, "w") as out:
         proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     client = Hub(f"http://127.0.0.1:{port}", token)
@@ -370,6 +377,21 @@ def test_class_round_trip(hub, tmp_path):
     print(f"\nhub round trip: {elapsed:.0f} s; grades {ada:g} and {ben:g} of {top:g}; phases ended at "
           + ", ".join(f"{k} {v:.0f} s" for k, v in times.items()))
     assert elapsed < BUDGET, f"the round trip took {elapsed:.0f} s (budget {BUDGET} s)"
+
+
+def test_idle_servers_are_culled():
+    """With ``--cull-idle 10``, jupyterhub-idle-culler stops a learner's untouched server by itself."""
+    require_hub()
+    with running_hub(cull_idle=10) as (client, where):
+        token = client.user_token("ann-ben")
+        client.start("ann-ben", token)
+        assert client.api("/users/ann-ben")["servers"][""]["ready"]
+        t0 = time.monotonic()
+        while client.api("/users/ann-ben")["servers"]:  # the culler checks every 5 s here
+            assert time.monotonic() - t0 < 90, "the idle server was not culled in 90 s"
+            time.sleep(2)
+        log = where["log"].read_text()
+        assert re.search(r"Culling server ann-ben|DELETE /hub/api/users/ann-ben/server", log), log[-3000:]
 
 
 def _cmdline(p: Path) -> bytes:

@@ -48,7 +48,7 @@ c.JupyterHub.load_roles = [
 c.JupyterHub.services = [
     {"name": "idle-culler",
      "command": [py, "-m", "jupyterhub_idle_culler", f"--timeout={s['cull_idle']}",
-                 f"--cull-every={max(30, min(300, s['cull_idle'] // 2))}"]},
+                 f"--cull-every={max(5, min(300, s['cull_idle'] // 2))}"]},
 ]
 if os.environ.get("ANN_HUB_ADMIN_TOKEN"):  # automation (the tests, the load test): an admin service
     c.JupyterHub.services.append({"name": "ann-admin", "api_token": os.environ["ANN_HUB_ADMIN_TOKEN"]})
