@@ -20,7 +20,10 @@ if [ ${#need[@]} -gt 0 ] && command -v apt-get >/dev/null; then
     || echo "system-setup: could not install ${need[*]}"
 fi
 if ! command -v configurable-http-proxy >/dev/null && command -v npm >/dev/null; then
-  npm install -g --silent configurable-http-proxy@5 >/dev/null 2>&1 || echo "system-setup: could not install configurable-http-proxy"
+  # version 5 needs Node >= 20; version 4 runs on older Node (e.g. Debian's own nodejs 18)
+  chp=configurable-http-proxy@5
+  [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -ge 20 ] || chp=configurable-http-proxy@4
+  npm install -g --silent "$chp" >/dev/null 2>&1 || echo "system-setup: could not install $chp"
 fi
 for who in ann-ada ann-ben ann-teacher; do
   id "$who" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash --user-group "$who"
