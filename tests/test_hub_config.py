@@ -47,6 +47,7 @@ def test_roster_reads_learners_and_an_instructor(tmp_path):
     ("username,role\nada,admin\n", "role 'admin' is neither"),
     ("username\n", "has no learners"),
     ("username\n-rf\n", "'-rf' is not a local account name"),
+    ('username,password\nada,"pw\nroot:x"\n', "ada's password or name has a line break"),
 ])
 def test_roster_errors_name_the_problem(tmp_path, text, says):
     with pytest.raises(hub.HubError, match=re.escape(says)):
@@ -61,6 +62,12 @@ def test_hub_command_says_what_is_wrong(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(hub.os, "geteuid", lambda: 1000)
     assert cli(["hub", "--learners", str(tmp_path / "missing.csv")]) == 2
     assert "run it as root" in capsys.readouterr().err
+
+
+def test_system_accounts_are_refused_untouched():
+    for user in ("root", "daemon"):
+        with pytest.raises(hub.HubError, match=f"{user} is a system account"):
+            hub.ensure_account(hub.Member(user, password="x"), create=True)
 
 
 # ------------------------------------------------------------------------------- JupyterHub's config

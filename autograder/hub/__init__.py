@@ -90,6 +90,8 @@ def read_roster(path: Path) -> list[Member]:
                                "(lower-case letters, digits, _ and -, starting with a letter or _, at most 32)")
             if role not in ("learner", "instructor"):
                 raise HubError(f"{path}:{line}: role {role!r} is neither 'learner' nor 'instructor'")
+            if any(ch in row.get("password", "") + row.get("name", "") for ch in "\n\r\0"):
+                raise HubError(f"{path}:{line}: {user}'s password or name has a line break or NUL")
             if user in seen:
                 raise HubError(f"{path}:{line}: {user} is in the roster twice")
             seen.add(user)
@@ -108,8 +110,16 @@ def account_exists(user: str) -> bool:
         return False
 
 
+UID_MIN = 1000  # Debian's first ordinary account (login.defs); below it: system accounts, never touched
+
+
 def ensure_account(member: Member, *, create: bool) -> Path:
-    """The member's local account (made with ``useradd`` when ``create``), home 0700, password set."""
+    """The member's local account (made with ``useradd`` when ``create``), home 0700, password set.
+
+    An existing system account (uid below 1000: root, daemon, ...) is refused, never changed."""
+    if account_exists(member.username) and pwd.getpwnam(member.username).pw_uid < UID_MIN:
+        raise HubError(f"{member.username} is a system account (uid {pwd.getpwnam(member.username).pw_uid}); "
+                       "learners and instructors need ordinary accounts")
     if not account_exists(member.username):
         if not create:
             raise HubError(f"no local account {member.username!r} (run as root to make it from the roster)")
