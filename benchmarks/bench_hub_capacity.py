@@ -243,6 +243,12 @@ def main(argv=None) -> int:
             proc.wait(60)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+        try:  # the proxy runs in a session of its own: stop it if the hub could not
+            pid = int((state / "jupyterhub-proxy.pid").read_text())
+            if b"configurable-http-proxy" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                os.kill(pid, signal.SIGTERM)
+        except (OSError, ValueError):
+            pass
         if not args.keep_accounts:
             remove_accounts(users)
         shutil.rmtree(state, ignore_errors=True)

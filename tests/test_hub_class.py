@@ -139,10 +139,19 @@ def running_hub(cull_idle: int):
             proc.wait(30)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+        _stop_proxy(state / "jupyterhub-proxy.pid")
         if os.environ.get("ANN_HUB_KEEP"):
             print(f"\nhub state kept in {state}")
         else:
             shutil.rmtree(state, ignore_errors=True)
+
+
+def _stop_proxy(pid_file: Path) -> None:
+    """The proxy JupyterHub started, if the hub was stopped before it could stop it (its own session)."""
+    with contextlib.suppress(OSError, ValueError):
+        pid = int(pid_file.read_text())
+        if b"configurable-http-proxy" in _cmdline(Path(f"/proc/{pid}")):
+            os.kill(pid, signal.SIGTERM)
 
 
 def shell(kernel, *argv: str, timeout: float = 240) -> str:
