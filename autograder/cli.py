@@ -315,6 +315,9 @@ def main(argv=None) -> int:
     d.add_argument("--timeout", type=int, default=30)
     d.set_defaults(func=cmd_demo)
 
+    from .hub import add_parsers as hub_parsers
+    hub_parsers(sub)  # `hub` and `hub-grade`: a class on one server
+
     args, unknown = p.parse_known_args(argv)
     if unknown and args.command != "lab":  # only `lab` passes further options on (to jupyter lab)
         p.error(f"unrecognized arguments: {' '.join(unknown)}")
