@@ -152,6 +152,7 @@ class Job:
     hide: tuple = ()  # paths the learner's code must not see (gradebook workspace, submissions, ...)
     sandbox: bool = True  # False only with grade --unsafe-no-sandbox
     start_next: bool = True  # start the worker's next kernel while this one runs (not after the last jobs)
+    withheld: tuple = ()  # what the kernel's ann_core must not contain (integrity.lesson_withheld)
 
 
 @dataclass
@@ -271,11 +272,14 @@ def _settings(job: Job):
     the run can have, so that a kernel can start before its notebook is known."""
     from ann_core.checks import RECORD_ENV
 
+    from .integrity import stubbed_copy
     from .sandbox import Settings
 
+    package = str(stubbed_copy(_worker_base() / "ann_core", job.withheld)) if job.withheld else ""
     return Settings(cpu_seconds=20 * job.timeout + 10, memory_mb=job.memory_mb, sandbox=job.sandbox,
                     hide=tuple(job.hide), mpl_cache=str(_worker_base() / "mpl"),
-                    env=((RECORD_ENV, "1"),))  # the kernel is grading: checks leave their records
+                    env=((RECORD_ENV, "1"),),  # the kernel is grading: checks leave their records
+                    ann_core=package)  # without what the lesson asks the learner to write
 
 
 def warm_up(like: Job) -> None:

@@ -65,6 +65,7 @@ class Submission:
     trusted: NotebookNode | None = None  # the notebook as prepared, before a kernel saw it
     digits_seed: int = 0  # lesson 11's private digits (verify.digits_private)
     source_sha256: str = ""  # of the file handed in: an unchanged submission is not graded again
+    withheld: tuple = ()  # what the kernel's ann_core does not contain (integrity.lesson_withheld)
 
 
 # ---------------------------------------------------------------- 2. prepare
@@ -152,8 +153,39 @@ def _validator(schema_text: str):
     return cls(schema)
 
 
+class SkipWithheldDemos(NbGraderPreprocessor):
+    """Leave out the released demo cells that use what the kernel's ann_core withholds.
+
+    The grading kernel's ann_core has no reference of the lesson (``integrity.py``), so a demo
+    cell of the instructor's that calls one would only stop with ``ReferenceUnavailable``. A cell
+    whose source is still one of the released lesson's, is neither an exercise nor a test, and
+    uses (not merely imports) a withheld name (``integrity.demo_uses``: analysis of the
+    instructor's own code) is replaced by a comment saying why. The learner's cells all run.
+    """
+
+    def preprocess(self, nb, resources):
+        from .integrity import demo_uses
+
+        sub = resources["autograder"]
+        withheld = [w for w in sub.withheld if not w.startswith("ann_core.checks.")]
+        if not withheld:
+            return nb, resources
+        released = {c.source for c in sub.released.cells if c.cell_type == "code"}
+        aliases: dict = {}
+        for cell in nb.cells:
+            if cell.cell_type != "code" or cell.source not in released or utils.is_solution(cell) or \
+                    utils.is_grade(cell):
+                continue
+            uses = demo_uses(cell.source, withheld, aliases)
+            if uses:
+                what = ", ".join(u.removeprefix("ann_core.") for u in uses[:3]) + (", …" if len(uses) > 3 else "")
+                cell.source = (f"# Not run by the grader: this demo cell of the lesson uses ann_core's {what}, "
+                               "which this lesson asks you to write.")
+        return nb, resources
+
+
 PREPARE = [RestoreCells, ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata,
-           DrawHiddenSeeds]
+           SkipWithheldDemos, DrawHiddenSeeds]
 
 
 # ---------------------------------------------------------------- 4. verify
@@ -175,7 +207,7 @@ class Verify(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         sub = resources["autograder"]
-        problems = verify(nb, sub.trusted, sub.released, sub.digits_seed)
+        problems = verify(nb, sub.trusted, sub.digits_seed)
         sub.notes += [f"not verified: {p}" for p in problems]
         return nb, resources
 
