@@ -72,10 +72,11 @@ def run_case(spec: Spec, fn, case: Case, expected):
     While ``fn`` runs, what its lesson withholds (``withhold.unavailable``) raises ``ReferenceUnavailable``.
     """
     name = spec.name
-    with unavailable(lesson_names(name)):
+    with unavailable(lesson_names(name)) as renewed:
         res = call(fn, case.args, case.kwargs)
-    if type(res.error).__name__ == "ReferenceUnavailable":
-        raise _failed(CheckFailed(uses_withheld(name, res.error)), "withheld")
+    if type(res.error).__name__ == "ReferenceUnavailable" or renewed:
+        text = str(res.error) if res.error is not None else f"{renewed[0]} is "
+        raise _failed(CheckFailed(uses_withheld(name, text)), "withheld")
     if isinstance(res.error, NotImplementedError):
         where = _where(res.error)
         if where in (name, getattr(fn, "__name__", name), "<lambda>"):

@@ -25,11 +25,9 @@ import contextlib
 import functools
 import importlib
 import inspect
-from pathlib import Path
+import sys
 
 from .spec import SPECS
-
-_CHECKS = Path(__file__).resolve().parent
 
 
 def lesson_names(name: str) -> list[str]:
@@ -60,22 +58,25 @@ def withheld(names) -> list[str]:
 
 
 # ---------------------------------------------------------------- ann_core.checks: what a kernel needs
-def _lesson_modules() -> list[Path]:
-    return sorted(p for p in _CHECKS.glob("*.py") if "register(Spec(" in p.read_text(encoding="utf-8"))
+def _lesson_modules() -> list:
+    """The modules of ``ann_core.checks`` that register specs."""
+    names = sorted({s.cases.__module__ for s in SPECS.values()} | {s.reference.__module__ for s in SPECS.values()
+                                                                   if s.reference.__module__.startswith(__package__)})
+    return [importlib.import_module(n) for n in names if n.startswith(__package__ + ".")]
 
 
 def _is_call_to(node, name: str) -> bool:
     return isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == name
 
 
-def _loads(node, skip_known: bool) -> set[str]:
-    """Names read in ``node``; with ``skip_known``, not inside ``Mistake(...)`` nor a ``Spec``'s reference."""
+def _loads(node) -> set[str]:
+    """Names read in a module-level statement, not inside ``Mistake(...)`` nor as a ``Spec``'s reference."""
     names, todo = set(), [node]
     while todo:
         n = todo.pop()
-        if skip_known and _is_call_to(n, "Mistake"):
+        if _is_call_to(n, "Mistake"):
             continue
-        if skip_known and _is_call_to(n, "Spec"):
+        if _is_call_to(n, "Spec"):
             todo += [a for i, a in enumerate(n.args) if i != 1] + [k.value for k in n.keywords]
             continue
         if isinstance(n, ast.Name):
@@ -84,58 +85,69 @@ def _loads(node, skip_known: bool) -> set[str]:
     return names
 
 
-def _unneeded(path: Path) -> list[str]:
+def _code_names(code) -> set[str]:
+    """Global names a code object (and the code nested in it) reads."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if inspect.iscode(const):
+            names |= _code_names(const)
+    return names
+
+
+def _unneeded(mod) -> list[str]:
     """Top-level functions and classes of a lesson's checks module that no check needs in a kernel:
-    not reached from the module's own statements (cases, adapters, constants; a ``Mistake``'s
-    function and a ``Spec``'s reference do not count) nor from its public functions."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    defs = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)}
-    mistakes = {n.id for stmt in tree.body for c in ast.walk(stmt) if _is_call_to(c, "Mistake")
-                for n in c.args[1:2] if isinstance(n, ast.Name)}
-    roots = set()
+    not reached from its specs' cases and adapters, its public functions, or its module-level
+    statements (a ``Mistake``'s function and a ``Spec``'s reference do not count)."""
+    own = {k: v for k, v in vars(mod).items()
+           if (inspect.isfunction(v) or inspect.isclass(v)) and v.__module__ == mod.__name__}
+    mistakes = {id(m.fn) for s in SPECS.values() for m in s.mistakes}
+    roots = {k for k, v in own.items() if not k.startswith("_") and id(v) not in mistakes}
+    for s in SPECS.values():
+        for fn in (s.cases, s.wrap):
+            if fn is not None and getattr(fn, "__module__", None) == mod.__name__:
+                roots.add(fn.__qualname__.split(".")[0])
+    tree = ast.parse(inspect.getsource(mod))
     for stmt in tree.body:
-        if isinstance(stmt, ast.FunctionDef | ast.ClassDef):
-            if not stmt.name.startswith("_") and stmt.name not in mistakes:
-                roots.add(stmt.name)
-            for d in stmt.decorator_list:
-                roots |= _loads(d, False)
+        if not isinstance(stmt, ast.FunctionDef | ast.ClassDef):
+            roots |= _loads(stmt)
         else:
-            roots |= _loads(stmt, True)
-    reached, todo = set(), [n for n in roots if n in defs]
+            for d in stmt.decorator_list:
+                roots |= _loads(d)
+    reached, todo = set(), [n for n in roots if n in own]
     while todo:
         name = todo.pop()
         if name in reached:
             continue
         reached.add(name)
-        todo += [n for n in _loads(defs[name], False) if n in defs and n not in reached]
-    return [name for name in defs if name not in reached]
+        obj = own[name]
+        codes = [obj.__code__] if inspect.isfunction(obj) else [
+            f.__code__ for f in (getattr(v, "__func__", v) for v in vars(obj).values()) if inspect.isfunction(f)]
+        todo += [n for c in codes for n in _code_names(c) if n in own and n not in reached]
+        todo += [c.__name__ for c in getattr(obj, "__mro__", ())[1:] if c.__name__ in own]
+    return [name for name in own if name not in reached]
 
 
 @functools.lru_cache(maxsize=1)
 def checks_only() -> tuple[str, ...]:
     """Dotted names of the ``ann_core.checks`` helpers no kernel needs (known mistakes, the
     configurable helpers behind them): withheld in every lesson."""
-    return tuple(f"ann_core.checks.{p.stem}.{name}" for p in _lesson_modules() for name in _unneeded(p))
+    return tuple(f"{mod.__name__}.{name}" for mod in _lesson_modules() for name in _unneeded(mod))
 
 
 # ---------------------------------------------------------------- a live notebook: swapping code
 def resolve(dotted: str):
     """The object a dotted name such as ``ann_core.layers.Dense.forward`` stands for."""
     parts = dotted.split(".")
-    for i in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:i]))
-        except ImportError:
-            continue
-        for attr in parts[i:]:
-            obj = getattr(obj, attr)
-        return obj
-    raise ImportError(dotted)
+    obj = importlib.import_module(parts[0])
+    for i, attr in enumerate(parts[1:], start=1):
+        if not hasattr(obj, attr) and inspect.ismodule(obj):
+            importlib.import_module(".".join(parts[: i + 1]))
+        obj = getattr(obj, attr)
+    return obj
 
 
-def functions_of(dotted: str) -> list:
-    """``[(dotted name, function)]`` that ``dotted`` stands for: a function, or a class's own methods."""
-    obj = resolve(dotted)
+def _functions(dotted: str, obj) -> list:
+    """``[(dotted name, function)]`` that ``obj`` (named ``dotted``) stands for: it, or a class's own methods."""
     if inspect.isclass(obj):
         out = []
         for attr, value in vars(obj).items():
@@ -145,6 +157,11 @@ def functions_of(dotted: str) -> list:
         return out
     obj = getattr(obj, "__func__", obj)
     return [(dotted, obj)] if inspect.isfunction(obj) else []
+
+
+def functions_of(dotted: str) -> list:
+    """``[(dotted name, function)]`` that ``dotted`` stands for (``_functions``)."""
+    return _functions(dotted, resolve(dotted))
 
 
 @functools.lru_cache(maxsize=512)
@@ -163,25 +180,54 @@ def _raiser(name: str, freevars: tuple):
 
 
 @functools.lru_cache(maxsize=64)
-def _targets(names: tuple) -> tuple:
+def _withheld(names: tuple) -> tuple:
+    """``(dotted name, module, attribute path)`` of each name withheld for ``names`` that exists here."""
     out = []
     for dotted in withheld(names):
-        try:
-            out += functions_of(dotted)
-        except (ImportError, AttributeError):
-            continue
+        parts = dotted.split(".")
+        for i in range(len(parts) - 1, 0, -1):
+            module = sys.modules.get(".".join(parts[:i]))
+            if module is not None:
+                out.append((dotted, module, tuple(parts[i:])))
+                break
     return tuple(out)
+
+
+_SEEN: dict[str, list] = {}  # dotted name -> every function object seen under it (a reload makes new ones)
+
+
+def _targets(names: tuple) -> list:
+    """``[(dotted name, function)]`` to swap: what the names stand for now, and what they stood for before."""
+    wanted = set()
+    for dotted, module, attrs in _withheld(names):
+        try:
+            found = _functions(dotted, functools.reduce(getattr, attrs, module))
+        except AttributeError:
+            continue
+        for d, fn in found:
+            wanted.add(d)
+            seen = _SEEN.setdefault(d, [])
+            if not any(f is fn for f in seen):
+                seen.append(fn)
+    return [(d, fn) for d in wanted for fn in _SEEN[d]]
 
 
 @contextlib.contextmanager
 def unavailable(names):
-    """Inside the block, every function withheld for the graded ``names`` raises ``ReferenceUnavailable``."""
-    saved = []
+    """Inside the block, every function withheld for the graded ``names`` raises ``ReferenceUnavailable``.
+
+    Yields a list that, after the block, names what the block made anew (``importlib.reload`` of
+    an ann_core module gives fresh, unswapped functions): a call that did that did not do its own work.
+    """
+    names = tuple(names)
+    saved, renewed = [], []
     try:
-        for dotted, fn in _targets(tuple(names)):
+        for dotted, fn in _targets(names):
             saved.append((fn, fn.__code__))
             fn.__code__ = _raiser(dotted, fn.__code__.co_freevars)
-        yield
+        yield renewed
     finally:
         for fn, code in saved:
             fn.__code__ = code
+        swapped = {id(fn) for fn, _ in saved}
+        renewed += [d for d, fn in _targets(names) if id(fn) not in swapped]
