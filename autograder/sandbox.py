@@ -9,8 +9,10 @@ the grader, sets the resource limits and ``execve``\\ s `bubblewrap <https://git
 namespace / limit     what the learner's code sees
 ====================  ===========================================================================
 mount                 an empty root with, read-only, ``/usr``, ``/etc``, the Python installation
-                      and ``ann_core``: nothing else of the machine exists (no gradebook, no
-                      submissions, no ``solutions/``, no home directories, no other kernel's files)
+                      and ``ann_core``, the lesson's copy without its references in place of the
+                      real one (``Settings.ann_core``, ``integrity.py``): nothing else of the machine
+                      exists (no gradebook, no submissions, no ``solutions/``, no home directories,
+                      no other kernel's files)
 scratch               ``/home/learner`` (``HOME`` and working directory), ``/tmp`` and ``/dev/shm``:
                       size-limited ``tmpfs`` that vanish with the kernel
 PID                   its own: it sees and signals only its own processes; when the kernel ends,

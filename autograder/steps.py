@@ -4,9 +4,9 @@ Grading, numbered the same in every module's docstring:
 
 1. **release** (``release.py``): ``solutions/`` → ``lessons/``, registered in the gradebook;
 2. **prepare** (``PREPARE`` here): the submission made gradable before any kernel sees it;
-3. **execute** (``execute.py``, ``sandbox.py``): in a worker, in a fresh sandboxed kernel;
-4. **verify** (``FINISH`` here, then ``verify.py``, ``integrity.py``): every test cell
-   decided outside the kernel;
+3. **execute** (``execute.py``, ``sandbox.py``): in a worker, in a fresh sandboxed kernel
+   whose ann_core withholds what the lesson asks the learner to write (``integrity.py``);
+4. **verify** (``FINISH`` here, then ``verify.py``): every test cell decided outside the kernel;
 5. **score** (``FINISH`` here, then ``score.py``): nbgrader saves the points; each item's
    status and message are read back;
 6. **feedback** (``feedback.py``): a page per learner and lesson;
