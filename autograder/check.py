@@ -50,7 +50,7 @@ def grade_like(nb, path: Path, timeout: int = 60):
     """Run ``nb`` as ``grade`` does and decide its test cells; returns ``(nb, problem)``.
 
     The grader's own steps: the demo cells that use what the lesson withholds are left out
-    (``steps.SkipWithheldDemos``), the notebook runs in a fresh kernel of the grading sandbox
+    (``steps.NeutraliseDemos``), the notebook runs in a fresh kernel of the grading sandbox
     whose ann_core withholds the lesson's references (``execute.execute_job``), and every test
     cell is decided outside it (``verify``). Without a sandbox here (``sandbox.probe``), the
     kernel runs with the limits only, still with the lesson's ann_core first on its path.
@@ -65,14 +65,14 @@ def grade_like(nb, path: Path, timeout: int = 60):
     from .execute import Job, close_kernels, execute_job
     from .integrity import lesson_withheld
     from .sandbox import probe
-    from .steps import MarkNotRun, SkipWithheldDemos, Submission, resources, run
+    from .steps import MarkNotRun, NeutraliseDemos, Submission, resources, run
     from .verify import verify
 
     lesson, released = _released(path, nb)
     sub = Submission(released if released is not None else copy.deepcopy(nb))
     sub.withheld = lesson_withheld(lesson, sub.released)
     r = resources("you", lesson, "", "", sub)
-    nb, r = run([ClearOutput, SkipWithheldDemos], nb, r, Config())
+    nb, r = run([ClearOutput, NeutraliseDemos], nb, r, Config())
     trusted = copy.deepcopy(nb)
     job = Job(("you", lesson), json.dumps(nb), timeout, sandbox=not probe(), start_next=False,
               withheld=sub.withheld)

@@ -121,6 +121,7 @@ def grade(course: Course, submissions: Path, out: Path, lessons: list[str] | Non
                     continue
                 held.append(prepared)
                 if len(held) > workers:
+                    held[0].next_withheld = prepared.withheld  # most likely the same worker's next job
                     submit(held.pop(0))
         for job in held:
             job.start_next = False

@@ -148,12 +148,58 @@ def _ann_refs(tree, aliases: dict) -> set[str]:
     return refs
 
 
-def demo_uses(source: str, withheld, aliases: dict) -> list[str]:
-    """The withheld names a released cell uses: by name, or as a class one of whose methods is withheld.
-    ``aliases`` carries the imports of the cells before it (``_ann_refs``)."""
+def _dotted(node, aliases: dict) -> str | None:
+    """The dotted ann_core name a ``Name`` or attribute chain stands for, through ``aliases``."""
+    chain = []
+    while isinstance(node, ast.Attribute):
+        chain.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name) and node.id in aliases:
+        return ".".join([aliases[node.id], *reversed(chain)])
+    return None
+
+
+def neutralise(source: str, withheld, own: dict, aliases: dict) -> tuple[str, list[str]]:
+    """A released demo cell made to run without what the kernel withholds: ``(source, left)``.
+
+    Each use of a withheld reference of the lesson (``act.sigmoid``, ``ref.mse``, an alias of
+    one) becomes the learner's own function of that name (``own``: dotted reference → name),
+    so the demo shows the learner's results and defines what later cells use. ``left``: the
+    withheld names used that have no learner's counterpart (a kernel, ``Dense.forward``, a
+    class whose methods are withheld); such a cell cannot run. ``aliases`` carries the imports
+    of the released cells before it (an import alone uses nothing).
+    """
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return []
-    refs = _ann_refs(tree, aliases)
-    return sorted({w for w in withheld for r in refs if w == r or (w.startswith(r + ".") and r.count(".") >= 2)})
+        return source, []
+    _ann_refs(tree, aliases)  # its imports, for this cell and the next ones
+    withheld = set(withheld)
+    edits, left = [], set()
+
+    def visit(node):
+        if isinstance(node, ast.Name | ast.Attribute) and isinstance(getattr(node, "ctx", None), ast.Load):
+            dotted = _dotted(node, aliases)
+            if dotted in own:
+                edits.append((node, own[dotted]))
+                return
+            if dotted and any(w == dotted or (w.startswith(dotted + ".") and dotted.count(".") >= 2)
+                              for w in withheld):
+                left.add(dotted)
+                return
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    lines = source.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+
+    def offset(lineno, col):
+        return starts[lineno - 1] + len(lines[lineno - 1].encode()[:col].decode())
+
+    out = source
+    for node, name in sorted(edits, key=lambda e: (e[0].lineno, e[0].col_offset), reverse=True):
+        out = out[:offset(node.lineno, node.col_offset)] + name + out[offset(node.end_lineno, node.end_col_offset):]
+    return out, sorted(left)

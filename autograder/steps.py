@@ -153,39 +153,48 @@ def _validator(schema_text: str):
     return cls(schema)
 
 
-class SkipWithheldDemos(NbGraderPreprocessor):
-    """Leave out the released demo cells that use what the kernel's ann_core withholds.
+class NeutraliseDemos(NbGraderPreprocessor):
+    """Make the released demo cells run without what the kernel's ann_core withholds.
 
     The grading kernel's ann_core has no reference of the lesson (``integrity.py``), so a demo
-    cell of the instructor's that calls one would only stop with ``ReferenceUnavailable``. A cell
-    whose source is still one of the released lesson's, is neither an exercise nor a test, and
-    uses (not merely imports) a withheld name (``integrity.demo_uses``: analysis of the
-    instructor's own code) is replaced by a comment saying why. The learner's cells all run.
+    cell of the instructor's that calls one would stop with ``ReferenceUnavailable`` and leave
+    undefined what later cells use. In a cell whose source is still one of the released
+    lesson's, and is neither an exercise nor a test, each use of a withheld reference
+    (``act.sigmoid``) becomes the learner's own function of that name (``integrity.neutralise``:
+    analysis of the instructor's own code), under a comment saying so; a cell that uses another
+    withheld name (a kernel, ``Dense.forward``) is replaced by a comment saying why it is not
+    run. The learner's own cells are never changed.
     """
 
     def preprocess(self, nb, resources):
-        from .integrity import demo_uses
+        from ann_core.checks import SPECS
+
+        from .integrity import graded_names, neutralise
 
         sub = resources["autograder"]
         withheld = [w for w in sub.withheld if not w.startswith("ann_core.checks.")]
         if not withheld:
             return nb, resources
+        own = {f"{SPECS[n].reference.__module__}.{SPECS[n].reference.__qualname__}": n
+               for n in graded_names(sub.released) if n in SPECS}
         released = {c.source for c in sub.released.cells if c.cell_type == "code"}
         aliases: dict = {}
         for cell in nb.cells:
             if cell.cell_type != "code" or cell.source not in released or utils.is_solution(cell) or \
                     utils.is_grade(cell):
                 continue
-            uses = demo_uses(cell.source, withheld, aliases)
-            if uses:
-                what = ", ".join(u.removeprefix("ann_core.") for u in uses[:3]) + (", …" if len(uses) > 3 else "")
+            source, left = neutralise(cell.source, withheld, own, aliases)
+            if left:
+                what = ", ".join(u.removeprefix("ann_core.") for u in left[:3]) + (", …" if len(left) > 3 else "")
                 cell.source = (f"# Not run by the grader: this demo cell of the lesson uses ann_core's {what}, "
                                "which this lesson asks you to write.")
+            elif source != cell.source:
+                cell.source = "# Run by the grader with your own functions in place of ann_core's.\n" + source
         return nb, resources
 
 
 PREPARE = [RestoreCells, ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata,
-           SkipWithheldDemos, DrawHiddenSeeds]
+           NeutraliseDemos, DrawHiddenSeeds]
 
 
 # ---------------------------------------------------------------- 4. verify

@@ -183,6 +183,28 @@ for name, spec in ann_core.checks.SPECS.items():  # every lesson's cases can be 
                                           "ann_core.losses._bce"], run.stdout
 
 
+def test_every_lessons_copy_imports_and_makes_every_case(course, tmp_path):
+    """What the kernel needs of ann_core.checks (cases, adapters, the record) survives in every
+    lesson's copy: it imports, and the lesson's cases are made and its adapters applied (the
+    cases of a later lesson may use this one's references: they are never run here)."""
+    code = """
+import sys, ann_core, ann_core.checks
+from ann_core.checks.spec import _cases
+for name, spec in ann_core.checks.SPECS.items():
+    if spec.lesson != sys.argv[1]:
+        continue
+    assert list(_cases(spec, 5, True)), name
+    if spec.wrap is not None:
+        spec.wrap(lambda *a, **k: None)
+print('ok')
+"""
+    for lesson in course.lessons():
+        package = build(tmp_path / lesson, lesson_withheld(lesson))
+        run = subprocess.run([sys.executable, "-c", code, lesson], capture_output=True, text=True, cwd=tmp_path,
+                             env=dict(os.environ, PYTHONPATH=str(package.parent)))
+        assert run.stdout == "ok\n", (lesson, run.stderr[-1500:])
+
+
 # ---------------------------------------------------------------- the live notebook: the same verdict
 def _namespace(code):
     import ann_core.activations as act

@@ -178,21 +178,25 @@ def test_verify_fails_a_function_that_calls_the_reference(monkeypatch):
     assert "uses a function of ann_core this lesson withholds" in _run(Verify, done, sub).cells[2].outputs[0].evalue
 
 
-def test_demo_cells_that_use_a_withheld_name_are_left_out():
-    """Only unchanged released cells that use (not just import) a withheld name; never the learner's."""
+def test_demo_cells_run_with_the_learners_functions_in_place_of_withheld_ones():
+    """Only unchanged released cells: a withheld reference becomes the learner's function of that name;
+    a cell using another withheld name (a kernel) is left out; the learner's own cells never change."""
     released = released_nb()
     released.cells[0].source += "\nimport ann_core.activations as act\nfrom ann_core.activations import tanh"
-    released.cells.append(_cell("print(act.sigmoid(0.0))"))
+    released.cells.append(_cell("s = act.sigmoid(0.0)  # the reference\nprint(s, act . sigmoid(np.ones(2)))"))
     released.cells.append(_cell("print(tanh(0.0), act.relu(1.0))"))
+    released.cells.append(_cell("print(act._sigmoid(np.zeros(1)))"))
     nb = copy.deepcopy(released)
     nb.cells[1].source = "def sigmoid(z):\n    return act.sigmoid(z)"  # the learner's: runs (and fails)
     nb.cells.append(_cell("print(act.sigmoid(1.0))"))  # a learner's scratch cell: runs
     sub = Submission(released, withheld=("ann_core.activations.sigmoid", "ann_core.activations._sigmoid"))
-    out = _run(steps.SkipWithheldDemos, copy.deepcopy(nb), sub)
+    out = _run(steps.NeutraliseDemos, copy.deepcopy(nb), sub)
     changed = [i for i, (a, b) in enumerate(zip(nb.cells, out.cells, strict=True)) if a.source != b.source]
-    assert changed == [4]
-    assert out.cells[4].source.startswith("# Not run by the grader") and "activations.sigmoid" in out.cells[4].source
-    assert _run(steps.SkipWithheldDemos, copy.deepcopy(nb), Submission(released)) == nb
+    assert changed == [4, 6]
+    assert out.cells[4].source == ("# Run by the grader with your own functions in place of ann_core's.\n"
+                                   "s = sigmoid(0.0)  # the reference\nprint(s, sigmoid(np.ones(2)))")
+    assert out.cells[6].source.startswith("# Not run by the grader") and "activations._sigmoid" in out.cells[6].source
+    assert _run(steps.NeutraliseDemos, copy.deepcopy(nb), Submission(released)) == nb
 
 
 # ---------------------------------------------------------------- 5. score: one gradebook session
@@ -268,7 +272,7 @@ def test_a_failing_step_leaves_nothing_of_the_submission_in_the_gradebook(gradeb
 def test_prepare_and_finish_are_nbgraders_autograde_plus_the_courses_steps():
     from nbgrader.converters import Autograde
 
-    ours = {steps.RestoreCells, steps.SkipWithheldDemos, steps.DrawHiddenSeeds, steps.MarkNotRun, steps.Verify}
+    ours = {steps.RestoreCells, steps.NeutraliseDemos, steps.DrawHiddenSeeds, steps.MarkNotRun, steps.Verify}
     autograde = Autograde()
     nbgraders = [c.__name__ for c in [*autograde.sanitize_preprocessors, *autograde.autograde_preprocessors]]
     assert [c.__name__ for c in steps.PREPARE + steps.FINISH if c not in ours] == \

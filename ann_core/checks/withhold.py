@@ -20,7 +20,6 @@ stops what a swap cannot (source read and ``exec``-ed, code objects copied befor
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import functools
 import importlib
@@ -65,26 +64,6 @@ def _lesson_modules() -> list:
     return [importlib.import_module(n) for n in names if n.startswith(__package__ + ".")]
 
 
-def _is_call_to(node, name: str) -> bool:
-    return isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == name
-
-
-def _loads(node) -> set[str]:
-    """Names read in a module-level statement, not inside ``Mistake(...)`` nor as a ``Spec``'s reference."""
-    names, todo = set(), [node]
-    while todo:
-        n = todo.pop()
-        if _is_call_to(n, "Mistake"):
-            continue
-        if _is_call_to(n, "Spec"):
-            todo += [a for i, a in enumerate(n.args) if i != 1] + [k.value for k in n.keywords]
-            continue
-        if isinstance(n, ast.Name):
-            names.add(n.id)
-        todo += list(ast.iter_child_nodes(n))
-    return names
-
-
 def _code_names(code) -> set[str]:
     """Global names a code object (and the code nested in it) reads."""
     names = set(code.co_names)
@@ -96,8 +75,9 @@ def _code_names(code) -> set[str]:
 
 def _unneeded(mod) -> list[str]:
     """Top-level functions and classes of a lesson's checks module that no check needs in a kernel:
-    not reached from its specs' cases and adapters, its public functions, or its module-level
-    statements (a ``Mistake``'s function and a ``Spec``'s reference do not count)."""
+    not reached (through the global names their code reads) from its specs' cases and adapters
+    (or the function that made them) and its public functions other than known mistakes. Read
+    from the imported module, not its source: tests/test_own_work.py imports every lesson's copy."""
     own = {k: v for k, v in vars(mod).items()
            if (inspect.isfunction(v) or inspect.isclass(v)) and v.__module__ == mod.__name__}
     mistakes = {id(m.fn) for s in SPECS.values() for m in s.mistakes}
@@ -106,13 +86,6 @@ def _unneeded(mod) -> list[str]:
         for fn in (s.cases, s.wrap):
             if fn is not None and getattr(fn, "__module__", None) == mod.__name__:
                 roots.add(fn.__qualname__.split(".")[0])
-    tree = ast.parse(inspect.getsource(mod))
-    for stmt in tree.body:
-        if not isinstance(stmt, ast.FunctionDef | ast.ClassDef):
-            roots |= _loads(stmt)
-        else:
-            for d in stmt.decorator_list:
-                roots |= _loads(d)
     reached, todo = set(), [n for n in roots if n in own]
     while todo:
         name = todo.pop()
