@@ -160,10 +160,12 @@ class NeutraliseDemos(NbGraderPreprocessor):
     cell of the instructor's that calls one would stop with ``ReferenceUnavailable`` and leave
     undefined what later cells use. In a cell whose source is still one of the released
     lesson's, and is neither an exercise nor a test, each use of a withheld reference
-    (``act.sigmoid``) becomes the learner's own function of that name (``integrity.neutralise``:
-    analysis of the instructor's own code), under a comment saying so; a cell that uses another
-    withheld name (a kernel, ``Dense.forward``) is replaced by a comment saying why it is not
-    run. The learner's own cells are never changed.
+    (``act.sigmoid``) whose exercise cell came before becomes the learner's own function of that
+    name (``integrity.neutralise``: analysis of the instructor's own code), under a comment
+    saying so; a cell that uses another withheld name (a kernel, ``Dense.forward``, a reference
+    whose exercise comes later) is replaced by a comment saying why it is not run. Only demo
+    cells can miss what such a cell defined (they score nothing); the learner's own cells are
+    never changed.
     """
 
     def preprocess(self, nb, resources):
@@ -175,11 +177,15 @@ class NeutraliseDemos(NbGraderPreprocessor):
         withheld = [w for w in sub.withheld if not w.startswith("ann_core.checks.")]
         if not withheld:
             return nb, resources
-        own = {f"{SPECS[n].reference.__module__}.{SPECS[n].reference.__qualname__}": n
-               for n in graded_names(sub.released) if n in SPECS}
+        refs = {f"{SPECS[n].reference.__module__}.{SPECS[n].reference.__qualname__}": n
+                for n in graded_names(sub.released) if n in SPECS}
         released = {c.source for c in sub.released.cells if c.cell_type == "code"}
         aliases: dict = {}
+        own: dict = {}  # the references whose exercise cell came before: the learner's function is defined
         for cell in nb.cells:
+            gid = (cell.metadata.get("nbgrader") or {}).get("grade_id")
+            if utils.is_solution(cell) and gid in refs.values():
+                own.update({d: n for d, n in refs.items() if n == gid})
             if cell.cell_type != "code" or cell.source not in released or utils.is_solution(cell) or \
                     utils.is_grade(cell):
                 continue
