@@ -15,6 +15,9 @@ class ReferenceUnavailable(RuntimeError):
 
 def unavailable(name: str):
     """Raise ``ReferenceUnavailable`` for the withheld ann_core function ``name`` (a dotted name)."""
+    if name.startswith("ann_core.checks."):
+        raise ReferenceUnavailable(f"{name} is one of the checks' own helpers (a known mistake), so it is not "
+                                   "available while your work is checked.")
     raise ReferenceUnavailable(
         f"{name} is what this lesson asks you to write, so it is not available while your work is "
         "checked: within a lesson, use your own earlier functions (earlier lessons' ann_core "

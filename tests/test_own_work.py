@@ -339,3 +339,12 @@ def test_the_learners_check_command_gives_the_graders_verdict(course, tmp_path):
     assert "sigmoid uses ann_core's activations.sigmoid, which this lesson asks you to write" in " ".join(
         " ".join(line.split()) for line in lines)
     assert any(line.startswith("✔ tanh ") for line in lines)
+
+
+def test_the_checks_own_helpers_are_withheld_too():
+    """``_nb`` with its defaults is a right network_backward: it is not the learner's work either."""
+    ns = _namespace("from ann_core.checks.network import _nb\n"
+                    "def network_backward(dY, caches, params, activations):\n"
+                    "    return _nb(dY, caches, params, activations)\n")
+    with pytest.raises(CheckFailed, match=r"uses checks\.network\._nb, one of the checks' own helpers"):
+        check("network_backward", ns["network_backward"], quiet=True)

@@ -27,6 +27,9 @@ def uses_withheld(name: str, text: str, known=None) -> str:
     version of what the lesson asks for. ``known``: the dotted names that may be named (others are not)."""
     m = _WITHHELD.match(str(text))
     what = m.group(1) if m and (known is None or m.group(1) in known) else None
+    if what and what.startswith("ann_core.checks."):
+        return (f"{name} uses {what.removeprefix('ann_core.')}, one of the checks' own helpers (a known "
+                "mistake): it is not available while your work is checked; write the function yourself.")
     what = f"ann_core's {what.removeprefix('ann_core.')}" if what else "a function of ann_core this lesson withholds"
     return (f"{name} uses {what}, which this lesson asks you to write: write it yourself (within a lesson, "
             "use your own earlier functions; earlier lessons' ann_core functions stay available).")
