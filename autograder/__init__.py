@@ -1,8 +1,8 @@
 """The course's instructor tooling, built on nbgrader: ``python -m autograder``.
 
 Grading, one module a step, numbered the same in every module's docstring (``steps.py``
-has the list): 1 ``release`` → 2 prepare → 3 ``execute`` (``sandbox``) → 4 ``verify``
-(``integrity``) → 5 ``score`` → 6 ``feedback`` → 7 ``report``. ``grade`` runs steps 2–6 for
+has the list): 1 ``release`` → 2 prepare → 3 ``execute`` (``sandbox``, ``integrity``) → 4
+``verify`` → 5 ``score`` → 6 ``feedback`` → 7 ``report``. ``grade`` runs steps 2–6 for
 a class; ``course`` says where things live and maps them for nbgrader.
 """
 

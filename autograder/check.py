@@ -1,8 +1,9 @@
 """The learner's self-check: ``python -m autograder check [NOTEBOOK]``.
 
-With a notebook: runs it as the grader would and prints each graded item with its
-points and, when it fails, the check's message (the failure, then the likely mistake).
-Exits 0 only when every item passes.
+With a notebook: runs it as the grader does (``grade_like``: the same steps, the same
+sandboxed kernel whose ann_core withholds the lesson's references, the same verdicts) and
+prints each graded item with its points and, when it fails, the grader's message (the
+failure, then the likely mistake). Exits 0 only when every item passes.
 
 Without one: the whole course at a glance, from the learner's saved notebooks in
 ``lessons/``: each lesson is *not started* (no exercise cell changed since release),
@@ -17,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .execute import NotebookError, execute, read
+from .execute import NotebookError, read
 from .score import score_notebook
 
 INDENT = 6
@@ -26,6 +27,65 @@ INDENT = 6
 def _message(item) -> str:
     text = item.message or item.status
     return text.removeprefix("CheckFailed: ")
+
+
+def _released(path: Path, nb):
+    """``(lesson, released notebook or None)`` for the learner's notebook at ``path``."""
+    from ann_core.checks import SPECS
+
+    from .integrity import graded_names
+
+    lesson = path.stem
+    try:
+        from .course import Course, find_root
+
+        course = Course(find_root())
+        if lesson in course.lessons():
+            return lesson, read(course.lesson(lesson))
+    except Exception:  # noqa: BLE001  (a notebook outside the course: its own test cells say what is graded)
+        pass
+    lessons = [SPECS[n].lesson for n in graded_names(nb) if n in SPECS and SPECS[n].lesson]
+    return (lessons[0] if lessons else lesson), None
+
+
+def grade_like(nb, path: Path, timeout: int = 60):
+    """Run ``nb`` as ``grade`` does and decide its test cells; returns ``(nb, problem)``.
+
+    The grader's own steps: the demo cells that use what the lesson withholds are left out
+    (``steps.NeutraliseDemos``), the notebook runs in a fresh kernel of the grading sandbox
+    whose ann_core withholds the lesson's references (``execute.execute_job``), and every test
+    cell is decided outside it (``verify``). Without a sandbox here (``sandbox.probe``), the
+    kernel runs with the limits only, still with the lesson's ann_core first on its path.
+    """
+    import copy
+    import json
+
+    import nbformat
+    from nbgrader.preprocessors import ClearOutput
+    from traitlets.config import Config
+
+    from .execute import Job, close_kernels, execute_job
+    from .integrity import lesson_withheld
+    from .sandbox import probe
+    from .steps import MarkNotRun, NeutraliseDemos, Submission, resources, run
+    from .verify import verify
+
+    lesson, released = _released(path, nb)
+    sub = Submission(released if released is not None else copy.deepcopy(nb))
+    sub.withheld = lesson_withheld(lesson, sub.released)
+    r = resources("you", lesson, "", "", sub)
+    nb, r = run([ClearOutput, NeutraliseDemos], nb, r, Config())
+    trusted = copy.deepcopy(nb)
+    job = Job(("you", lesson), json.dumps(nb), timeout, sandbox=not probe(), start_next=False,
+              withheld=sub.withheld)
+    try:
+        done = execute_job(job)
+    finally:
+        close_kernels()
+    nb = nbformat.from_dict(json.loads(done.notebook))
+    nb, r = run([MarkNotRun], nb, r, Config())
+    verify(nb, trusted)
+    return nb, done.problem
 
 
 def check(path: Path, timeout: int = 60, out=sys.stdout) -> int:
@@ -41,7 +101,7 @@ def check(path: Path, timeout: int = 60, out=sys.stdout) -> int:
         print(f"✔ {path.name} has no exercises: nothing to check (it is read, not graded).", file=out)
         return 0
     print(f"Running {path.name} …", file=out, flush=True)
-    nb, problem = execute(nb, path.parent.resolve(), timeout)
+    nb, problem = grade_like(nb, path, timeout)
     items = score_notebook(nb)
     if not items:
         print("✘ no graded test cells found: is this a course notebook?", file=out)
@@ -111,7 +171,7 @@ def lesson_status(lesson: str, path: Path, timeout: int = 60) -> LessonStatus:
         return LessonStatus(lesson, "no exercises", note="read it; nothing to grade")
     if untouched(nb):
         return LessonStatus(lesson, "not started")
-    nb, problem = execute(nb, path.parent.resolve(), timeout)
+    nb, problem = grade_like(nb, path, timeout)
     items = score_notebook(nb)
     passed = sum(i.status == "passed" for i in items)
     s = LessonStatus(lesson, "done" if items and passed == len(items) and not problem else "in progress",

@@ -27,7 +27,7 @@ import shutil
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nbformat
@@ -152,6 +152,8 @@ class Job:
     hide: tuple = ()  # paths the learner's code must not see (gradebook workspace, submissions, ...)
     sandbox: bool = True  # False only with grade --unsafe-no-sandbox
     start_next: bool = True  # start the worker's next kernel while this one runs (not after the last jobs)
+    withheld: tuple = ()  # what the kernel's ann_core must not contain (integrity.lesson_withheld)
+    next_withheld: tuple | None = None  # the same for the job expected next (None: as this one's)
 
 
 @dataclass
@@ -219,9 +221,10 @@ class Kernels:
         if self.ahead is None:
             self.ahead = self._start(settings)
 
-    def take(self, settings, start_next: bool = True):
-        """``(km, ipc_dir)`` of a started kernel for ``settings``, and the next one started (unless
-        ``start_next`` is false: no job will follow); the caller must ``release`` the kernel."""
+    def take(self, settings, start_next: bool = True, next_settings=None):
+        """``(km, ipc_dir)`` of a started kernel for ``settings``, and the next one started, for
+        ``next_settings`` if given (unless ``start_next`` is false: no job will follow); the caller
+        must ``release`` the kernel."""
         from jupyter_core.utils import run_sync
 
         ahead, self.ahead = self.ahead, None
@@ -230,7 +233,7 @@ class Kernels:
             ahead = None
         _, km, ipc = ahead or self._start(settings)
         if start_next:
-            self.ahead = self._start(settings)
+            self.ahead = self._start(next_settings or settings)
         return km, ipc
 
     @staticmethod
@@ -271,11 +274,14 @@ def _settings(job: Job):
     the run can have, so that a kernel can start before its notebook is known."""
     from ann_core.checks import RECORD_ENV
 
+    from .integrity import stubbed_copy
     from .sandbox import Settings
 
+    package = str(stubbed_copy(_worker_base() / "ann_core", job.withheld)) if job.withheld else ""
     return Settings(cpu_seconds=20 * job.timeout + 10, memory_mb=job.memory_mb, sandbox=job.sandbox,
                     hide=tuple(job.hide), mpl_cache=str(_worker_base() / "mpl"),
-                    env=((RECORD_ENV, "1"),))  # the kernel is grading: checks leave their records
+                    env=((RECORD_ENV, "1"),),  # the kernel is grading: checks leave their records
+                    ann_core=package)  # without what the lesson asks the learner to write
 
 
 def warm_up(like: Job) -> None:
@@ -293,7 +299,8 @@ def execute_job(job: Job) -> Done:
     nb = nbformat.from_dict(json.loads(job.notebook))
     n_code = sum(c.cell_type == "code" for c in nb.cells)
     budget = max(4 * job.timeout, min(n_code * job.timeout, 20 * job.timeout))
-    km, ipc = _kernels().take(_settings(job), job.start_next)
+    upcoming = None if job.next_withheld is None else _settings(replace(job, withheld=job.next_withheld))
+    km, ipc = _kernels().take(_settings(job), job.start_next, upcoming)
     try:
         nb, problem = execute(nb, ipc, job.timeout, budget=budget, km=km)
         return Done(job.key, json.dumps(nb), problem, time.perf_counter() - t0)

@@ -46,6 +46,7 @@ from . import steps
 from .course import Course, api, course_settings, nbgrader_config
 from .execute import Job, NotebookError, close_kernels, execute_job, read, warm_up
 from .feedback import write_page
+from .integrity import lesson_withheld
 from .sandbox import find_bwrap, probe
 from .score import Item, clean, score_notebook, test_cells
 from .steps import FINISH, PREPARE, Submission
@@ -102,7 +103,7 @@ def grade(course: Course, submissions: Path, out: Path, lessons: list[str] | Non
     g = _Grading(course, submissions, out, timeout, memory_mb, force, unsafe_no_sandbox)
     own = executor is None
     # its workers start their first kernels now (none for a class of nobody)
-    executor = executor or _executor(workers if students else 0, g.job(None, ""))
+    executor = executor or _executor(workers if students else 0, g.job(None, "", lessons[0] if lessons else ""))
     results: dict[tuple, Result] = {}
     futures: dict[Future, Job] = {}
     held: list[Job] = []  # the last jobs: no worker needs a kernel started after them
@@ -120,6 +121,7 @@ def grade(course: Course, submissions: Path, out: Path, lessons: list[str] | Non
                     continue
                 held.append(prepared)
                 if len(held) > workers:
+                    held[0].next_withheld = prepared.withheld  # most likely the same worker's next job
                     submit(held.pop(0))
         for job in held:
             job.start_next = False
@@ -200,11 +202,15 @@ class _Grading:
         warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy autoflush chatter
         self._gradebook = None  # opened by the first session()
         self.released: dict[str, object] = {}
+        self.withheld: dict[str, tuple] = {}  # by lesson: what its kernels' ann_core does not contain
         self.pending: dict[tuple, Submission] = {}  # prepared, not finished: known to this process only
         self.digits_seed = secrets.randbelow(2**31)  # lesson 11's private digits, made for this run
 
-    def job(self, key, notebook: str) -> Job:
-        return Job(key, notebook, self.timeout, self.memory_mb, self.hide, self.sandbox)
+    def job(self, key, notebook: str, lesson: str) -> Job:
+        """The job that executes ``notebook``, in a kernel whose ann_core withholds ``lesson``'s references."""
+        if lesson not in self.withheld:
+            self.withheld[lesson] = lesson_withheld(lesson, self.released.get(lesson))
+        return Job(key, notebook, self.timeout, self.memory_mb, self.hide, self.sandbox, withheld=self.withheld[lesson])
 
     @contextlib.contextmanager
     def session(self):
@@ -241,6 +247,7 @@ class _Grading:
         if not r["success"]:
             raise SystemExit(f"cannot register {lesson} in the gradebook:\n{r.get('error') or r.get('log')}")
         self.released[lesson] = read(Path(self.dirs.release_directory) / lesson / f"{lesson}.ipynb")
+        self.withheld[lesson] = lesson_withheld(lesson, self.released[lesson])
 
     # 2. prepare
     def prepare(self, student, lesson) -> Job | Result:
@@ -259,7 +266,8 @@ class _Grading:
                     return self._resume(student, lesson, nb)  # graded before, unchanged
             except Exception:  # noqa: BLE001  (a damaged earlier result: grade again)
                 pass
-        sub = Submission(self.released[lesson], digits_seed=self.digits_seed, source_sha256=digest)
+        sub = Submission(self.released[lesson], digits_seed=self.digits_seed, source_sha256=digest,
+                         withheld=self.withheld[lesson])
         try:
             nb = read(src, sub.notes)
             with self.session() as gb:
@@ -272,7 +280,7 @@ class _Grading:
             sub.notes.append(self.unsafe_note)
         sub.trusted = nb  # as prepared here: this run's hidden seeds
         self.pending[student, lesson] = sub
-        return self.job((student, lesson), json.dumps(nb))
+        return self.job((student, lesson), json.dumps(nb), lesson)
 
     # 4.-5. verify, score
     def finish(self, job: Job, future: Future) -> Result:

@@ -9,8 +9,10 @@ the grader, sets the resource limits and ``execve``\\ s `bubblewrap <https://git
 namespace / limit     what the learner's code sees
 ====================  ===========================================================================
 mount                 an empty root with, read-only, ``/usr``, ``/etc``, the Python installation
-                      and ``ann_core``: nothing else of the machine exists (no gradebook, no
-                      submissions, no ``solutions/``, no home directories, no other kernel's files)
+                      and ``ann_core``, the lesson's copy without its references in place of the
+                      real one (``Settings.ann_core``, ``integrity.py``): nothing else of the machine
+                      exists (no gradebook, no submissions, no ``solutions/``, no home directories,
+                      no other kernel's files)
 scratch               ``/home/learner`` (``HOME`` and working directory), ``/tmp`` and ``/dev/shm``:
                       size-limited ``tmpfs`` that vanish with the kernel
 PID                   its own: it sees and signals only its own processes; when the kernel ends,
@@ -66,6 +68,7 @@ class Settings:
     hide: tuple = ()  # paths that must stay invisible even if they lie inside a bound directory
     mpl_cache: str = ""  # a warm matplotlib cache to copy into the kernel's HOME (saves a font scan)
     env: tuple = ()  # (name, value) pairs the kernel's environment gets besides the sandbox's own
+    ann_core: str = ""  # an ann_core package to show in place of the real one (integrity.py: the lesson's)
 
 
 def find_bwrap() -> str | None:
@@ -114,6 +117,11 @@ def _readable_roots() -> tuple[list[Path], list[str]]:
                 path.append(str(package.parent))
     roots = sorted(set(roots), key=lambda p: len(p.parts))
     return [r for r in roots if not any(r.is_relative_to(o) for o in roots if o != r)], list(dict.fromkeys(path))
+
+
+def _package(name: str) -> Path:
+    spec = find_spec(name)
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
 
 
 def _system() -> list[str]:
@@ -204,6 +212,8 @@ def bwrap_args(ipc_dir: Path, settings: Settings, command: list[str], *, uid: in
         h = Path(hidden).resolve()
         if any(h.is_relative_to(r) for r in readable) and h.is_dir():
             args += ["--tmpfs", str(h), "--remount-ro", str(h)]
+    if settings.ann_core:  # the lesson's ann_core, over the real one: nothing of the real one shows
+        args += ["--ro-bind", settings.ann_core, str(_package("ann_core"))]
     args += ["--bind", str(ipc_dir), str(ipc_dir)]
     for dest, fd in (files or {}).items():
         args += _dirs([dest], made) + ["--perms", "0644", "--file", str(fd), dest]
@@ -288,8 +298,8 @@ def launch(connection_file: str, settings: Settings, rest: list[str]) -> None:
         _set_limits(settings, os.getuid())
         env = dict(_kernel_env(settings), HOME=str(ipc_dir), IPYTHONDIR=str(ipc_dir / ".ipython"),
                    MPLCONFIGDIR=str(ipc_dir / ".matplotlib"))
-        if "PYTHONPATH" in os.environ:
-            env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+        path = [str(Path(settings.ann_core).parent)] if settings.ann_core else []  # found before the real one
+        env["PYTHONPATH"] = os.pathsep.join(path + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
         os.chdir(ipc_dir)
         os.execve(sys.executable, command, env)
     uid = None

@@ -11,6 +11,11 @@ For every lesson a synthetic class is graded through the real pipeline (``grade`
   (the hint is *named*).
 
 The mutation score is killed / mutants. Adding a ``Mistake`` to a spec adds a mutant.
+
+A grading kernel's ann_core holds neither the lesson's references nor the known mistakes
+(``integrity.py``), so a mutant brings them along, as a learner who copied the code would:
+its first function's cell writes a copy of the grader's ann_core, named ``ann_core_copy``,
+into the kernel's scratch directory and takes the mistake from there.
 """
 
 from __future__ import annotations
@@ -34,8 +39,32 @@ class Outcome:
     detail: str = ""
 
 
-def _mutant_code(name: str, index: int) -> str:
-    return (f"from ann_core.checks import SPECS as _SPECS\n\n"
+COPY = "ann_core_copy"
+
+
+def _copy_code() -> str:
+    """A cell that writes the grader's ann_core, as ``ann_core_copy``, and imports it (once per kernel)."""
+    import base64
+    import json
+    import zlib
+
+    import ann_core
+
+    root = Path(ann_core.__file__).parent
+    files = {str(p.relative_to(root)): p.read_text(encoding="utf-8") for p in root.rglob("*.py")}
+    blob = base64.b64encode(zlib.compress(json.dumps(files).encode(), 9)).decode()
+    return (f"import base64, json, os, sys, zlib\n"
+            f"_files = json.loads(zlib.decompress(base64.b64decode({blob!r})))\n"
+            f"for _rel, _text in _files.items():\n"
+            f"    _path = os.path.join(os.path.expanduser('~/.selftest'), {COPY!r}, _rel)\n"
+            f"    os.makedirs(os.path.dirname(_path), exist_ok=True)\n"
+            f"    with open(_path, 'w', encoding='utf-8') as _fh:\n"
+            f"        _fh.write(_text)\n"
+            f"sys.path.insert(0, os.path.expanduser('~/.selftest'))\n\n")
+
+
+def _mutant_code(name: str, index: int, first: bool = True) -> str:
+    return ((_copy_code() if first else "") + f"from {COPY}.checks import SPECS as _SPECS\n\n"
             f"def {name}(*args, **kwargs):  # known mistake {index + 1}: {SPECS[name].mistakes[index].hint[:60]}\n"
             f"    return _SPECS[{name!r}].mistakes[{index}].fn(*args, **kwargs)\n")
 
@@ -57,7 +86,8 @@ def selftest(course: Course, lessons: list[str] | None = None, workers: int = 2,
             for k in range(max((len(SPECS[n].mistakes) for n in names), default=0)):
                 mutated = {n: k for n in names if k < len(SPECS[n].mistakes)}
                 student = f"mutant-{k + 1}"
-                write(learner_notebook(course, lesson, {n: _mutant_code(n, i) for n, i in mutated.items()}),
+                write(learner_notebook(course, lesson, {n: _mutant_code(n, i, first=j == 0)
+                                                        for j, (n, i) in enumerate(mutated.items())}),
                       subs, student, lesson)
                 planted[(student, lesson)] = mutated
         results = grade(course, subs, Path(tmp) / "out", lessons, workers=workers, progress=progress, timeout=60)

@@ -4,9 +4,9 @@ Grading, numbered the same in every module's docstring:
 
 1. **release** (``release.py``): ``solutions/`` → ``lessons/``, registered in the gradebook;
 2. **prepare** (``PREPARE`` here): the submission made gradable before any kernel sees it;
-3. **execute** (``execute.py``, ``sandbox.py``): in a worker, in a fresh sandboxed kernel;
-4. **verify** (``FINISH`` here, then ``verify.py``, ``integrity.py``): every test cell
-   decided outside the kernel;
+3. **execute** (``execute.py``, ``sandbox.py``): in a worker, in a fresh sandboxed kernel
+   whose ann_core withholds what the lesson asks the learner to write (``integrity.py``);
+4. **verify** (``FINISH`` here, then ``verify.py``): every test cell decided outside the kernel;
 5. **score** (``FINISH`` here, then ``score.py``): nbgrader saves the points; each item's
    status and message are read back;
 6. **feedback** (``feedback.py``): a page per learner and lesson;
@@ -65,6 +65,7 @@ class Submission:
     trusted: NotebookNode | None = None  # the notebook as prepared, before a kernel saw it
     digits_seed: int = 0  # lesson 11's private digits (verify.digits_private)
     source_sha256: str = ""  # of the file handed in: an unchanged submission is not graded again
+    withheld: tuple = ()  # what the kernel's ann_core does not contain (integrity.lesson_withheld)
 
 
 # ---------------------------------------------------------------- 2. prepare
@@ -152,8 +153,54 @@ def _validator(schema_text: str):
     return cls(schema)
 
 
+class NeutraliseDemos(NbGraderPreprocessor):
+    """Make the released demo cells run without what the kernel's ann_core withholds.
+
+    The grading kernel's ann_core has no reference of the lesson (``integrity.py``), so a demo
+    cell of the instructor's that calls one would stop with ``ReferenceUnavailable`` and leave
+    undefined what later cells use. In a cell whose source is still one of the released
+    lesson's, and is neither an exercise nor a test, each use of a withheld reference
+    (``act.sigmoid``) whose exercise cell came before becomes the learner's own function of that
+    name (``integrity.neutralise``: analysis of the instructor's own code), under a comment
+    saying so; a cell that uses another withheld name (a kernel, ``Dense.forward``, a reference
+    whose exercise comes later) is replaced by a comment saying why it is not run. Only demo
+    cells can miss what such a cell defined (they score nothing); the learner's own cells are
+    never changed.
+    """
+
+    def preprocess(self, nb, resources):
+        from ann_core.checks import SPECS
+
+        from .integrity import graded_names, neutralise
+
+        sub = resources["autograder"]
+        withheld = [w for w in sub.withheld if not w.startswith("ann_core.checks.")]
+        if not withheld:
+            return nb, resources
+        refs = {f"{SPECS[n].reference.__module__}.{SPECS[n].reference.__qualname__}": n
+                for n in graded_names(sub.released) if n in SPECS}
+        released = {c.source for c in sub.released.cells if c.cell_type == "code"}
+        aliases: dict = {}
+        own: dict = {}  # the references whose exercise cell came before: the learner's function is defined
+        for cell in nb.cells:
+            gid = (cell.metadata.get("nbgrader") or {}).get("grade_id")
+            if utils.is_solution(cell) and gid in refs.values():
+                own.update({d: n for d, n in refs.items() if n == gid})
+            if cell.cell_type != "code" or cell.source not in released or utils.is_solution(cell) or \
+                    utils.is_grade(cell):
+                continue
+            source, left = neutralise(cell.source, withheld, own, aliases)
+            if left:
+                what = ", ".join(u.removeprefix("ann_core.") for u in left[:3]) + (", …" if len(left) > 3 else "")
+                cell.source = (f"# Not run by the grader: this demo cell of the lesson uses ann_core's {what}, "
+                               "which this lesson asks you to write.")
+            elif source != cell.source:
+                cell.source = "# Run by the grader with your own functions in place of ann_core's.\n" + source
+        return nb, resources
+
+
 PREPARE = [RestoreCells, ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata,
-           DrawHiddenSeeds]
+           NeutraliseDemos, DrawHiddenSeeds]
 
 
 # ---------------------------------------------------------------- 4. verify
@@ -175,7 +222,7 @@ class Verify(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         sub = resources["autograder"]
-        problems = verify(nb, sub.trusted, sub.released, sub.digits_seed)
+        problems = verify(nb, sub.trusted, sub.digits_seed)
         sub.notes += [f"not verified: {p}" for p in problems]
         return nb, resources
 

@@ -8,18 +8,20 @@ input history, and print whatever it finds. So nothing the kernel says is taken 
   hidden ``check(..., seed=…, hidden=True)`` call in the trusted test-cell source (restored
   from the gradebook by nbgrader's ``OverwriteCells``) to one drawn with ``secrets`` for this
   run; the grader keeps them in the autograded notebook's metadata, which no kernel sees;
-* **replay**: inside a grading kernel every ``check`` displays a *record* of every value the
-  learner's function returned, and on failure what failed
-  (``ann_core.checks.RECORD_MIME``). Here the cases and the expected values are regenerated
-  from the seed, the values compared and the known mistakes tried again; each check of the
-  trusted source must have left exactly one record;
+* **judge**: inside a grading kernel every ``check`` only displays a *record* of what the
+  learner's function did on each case: the value returned, whether its inputs changed, or
+  the exception (``ann_core.checks.RECORD_MIME``). Here the cases and the expected values are
+  regenerated from the seed, the values compared and the known mistakes tried
+  (``ann_core.checks.record.judge``); each check of the trusted source must have left exactly
+  one record;
 * **the grader's own words**: every test cell's outputs are replaced by one the grader
   writes: ``✔`` or a ``CheckFailed`` error with a message composed here. A public case shows
   got vs expected as in the notebook; a hidden case says only its label and the likely
   mistake (no inputs, no expected values, no seed); the learner's exception text is reduced
   to a builtin exception type name;
-* **own work** (``integrity.py``): a check whose function uses the reference it may not use,
-  or that cannot be verified, fails with the reason;
+* **own work**: the kernel's ann_core has no reference of the lesson to call (``integrity.py``);
+  a check whose function called one recorded ``ReferenceUnavailable``, and scores 0 with
+  "uses ann_core's …";
 * **lesson 11's accuracy** is measured here on a private set of digits made for this run
   (``digits_private``) from the parameters the kernel handed back.
 """
@@ -37,7 +39,10 @@ import numpy as np
 from nbformat import NotebookNode
 
 from ann_core import examples as _examples
-from ann_core.checks import RECORD_MIME, SPECS, _close, _fmt, _plan, _show_case, _unportable, _wrapped, diagnose, replay
+from ann_core.checks import RECORD_MIME, SPECS, _close, _fmt, _show_case, _unportable, _wrapped, diagnose, replay
+from ann_core.checks.core import uses_withheld
+from ann_core.checks.record import judge
+from ann_core.checks.withhold import withheld
 
 from .score import test_cells
 
@@ -68,14 +73,6 @@ def expected_checks(source: str) -> list[tuple[str, int, bool]]:
         value = seed.value if isinstance(seed, ast.Constant) and isinstance(seed.value, int) else 0
         calls.append((name, int(value), hidden))
     return calls
-
-
-def _fn_source(source: str, name: str) -> str:
-    """The expression the test hands to ``check`` as ``name`` (usually the name itself)."""
-    for node, n, _, _ in _check_calls(source):
-        if n == name and len(node.args) > 1:
-            return ast.get_source_segment(source, node.args[1]) or name
-    return name
 
 
 def _offset(source: str, lineno: int, col: int) -> int:
@@ -222,36 +219,34 @@ def judge_check(record, name: str, seed: int, hidden: bool) -> str:
     """'' if ``record`` shows ``check(name, …, seed, hidden)`` passing; otherwise the grader's message."""
     try:
         spec = _wrapped(SPECS[name])
-        plan = list(_plan(spec, seed, hidden))
+        plan, failure = judge(record, name, seed, hidden, value=_value)
+        if failure is None:
+            return ""
         n_examples = len(_examples.for_function(name)) if spec.examples else 0
-        values, failed = record["values"], record.get("failed")
-        if not isinstance(values, list) or len(values) > len(plan) or (failed is not None and not isinstance(
-                failed, dict)):
-            return f"the record of {name} does not fit its check"
-        for i, value in enumerate(values):
-            case_spec, case, expected = plan[i]
-            got = _value(value)
-            ok, why = _close(got, expected, case_spec.rtol, case_spec.atol)
-            if not ok:
-                return _message(spec, name, plan, i, n_examples, hidden, {"kind": "value"}, got, why)
-        if failed is None:
-            return "" if len(values) == len(plan) else f"the record of {name} is incomplete"
-        kind = failed.get("kind")
+        i, failed = failure
+        kind = failed["kind"]
         if kind == "not_callable":
             return f"{name} should be a function."
         if kind == "reference":
             return f"{name} is ann_core's reference implementation; write your own version."
+        if kind == "withheld":
+            return uses_withheld(name, failed["text"], _withheld_names())
         if kind == "not_implemented":
             where = failed.get("where")
             if where != name and where in SPECS:
                 return f"{name} calls {where}, which is not implemented yet: finish {where} first."
             return f"{name} is not implemented yet: replace `raise NotImplementedError()` with your code."
-        if len(values) >= len(plan):
-            return f"{name} failed its check"
-        got = _value(failed.get("value")) if kind in ("value", "mutated") else None
-        return _message(spec, name, plan, len(values), n_examples, hidden, failed, got, None)
+        if kind == "incomplete":
+            return f"the record of {name} is incomplete"
+        return _message(spec, name, plan, i, n_examples, hidden, failed, failed.get("got"), failed.get("why"))
     except Exception as exc:  # noqa: BLE001  (a forged or damaged record)
         return f"the check record of {name} could not be read ({type(exc).__name__})"
+
+
+@functools.lru_cache(maxsize=1)
+def _withheld_names() -> frozenset:
+    """Every name some lesson withholds: the only ones a message may repeat from a kernel."""
+    return frozenset(withheld(list(SPECS)))
 
 
 def _message(spec, name, plan, i, n_examples, hidden, failed, got, why) -> str:
@@ -396,9 +391,8 @@ def _records(cell):
             if out.get("output_type") == "display_data" and RECORD_MIME in out.get("data", {})]
 
 
-def judge_cell(cell, source: str, own_work=None, digits_seed: int | None = None) -> tuple[str, str]:
-    """``(problem, success text)`` of a test cell, decided from its records and the trusted ``source``;
-    ``own_work`` (an ``integrity.OwnWork``), if given, must clear every function checked."""
+def judge_cell(cell, source: str, digits_seed: int | None = None) -> tuple[str, str]:
+    """``(problem, success text)`` of a test cell, decided from its records and the trusted ``source``."""
     records = [r for r in _records(cell) if isinstance(r, dict)]
     errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
     etype = _etype(errors[0].get("ename")) if errors else None
@@ -419,7 +413,7 @@ def judge_cell(cell, source: str, own_work=None, digits_seed: int | None = None)
         problem = judge_check(mine[0], name, seed, hidden)
         if problem:
             return problem, ""
-        passed.append(f"✔ {name}: {len(mine[0]['values'])} checks passed" + (" (hidden tests)" if hidden else ""))
+        passed.append(f"✔ {name}: {len(mine[0]['outcomes'])} checks passed" + (" (hidden tests)" if hidden else ""))
     lines = passed
     if "check_digits_accuracy" in source:
         mine = [r for r in records if r.get("name") == "digits_accuracy"]
@@ -437,27 +431,18 @@ def judge_cell(cell, source: str, own_work=None, digits_seed: int | None = None)
         return f"the test cell stopped with {etype}.", ""
     if not lines:
         return "the test cell checked nothing", ""
-    if own_work is not None:
-        for name in dict.fromkeys(n for n, _, _ in expected_checks(source)):
-            problem = own_work(name, _fn_source(source, name))
-            if problem:
-                return problem, ""
     return "", "\n".join(lines) + "\n"
 
 
-def verify(nb, trusted=None, released=None, digits_seed: int | None = None) -> list[str]:
+def verify(nb, trusted=None, digits_seed: int | None = None) -> list[str]:
     """Decide every test cell here and replace its outputs with the grader's own; returns the problems
     of cells the kernel showed as passing.
 
     ``trusted`` is the notebook as the grader prepared it (its test-cell sources say which
-    checks must have run, with this run's hidden seeds), ``released`` the released lesson
-    (to tell the learner's own cells and to resolve their names); without them the test
-    cells of ``nb`` are used and the own-work check is skipped.
+    checks must have run, with this run's hidden seeds); without it the test cells of ``nb``
+    are used.
     """
-    from .integrity import OwnWork
-
     sources = {c.metadata.nbgrader["grade_id"]: c.source for c in test_cells(trusted if trusted is not None else nb)}
-    own_work = None if released is None else OwnWork(trusted if trusted is not None else nb, released)
     problems = []
     for cell in test_cells(nb):
         gid = cell.metadata.nbgrader["grade_id"]
@@ -473,7 +458,7 @@ def verify(nb, trusted=None, released=None, digits_seed: int | None = None) -> l
             continue
         looked_passing = not names
         try:
-            problem, ok = judge_cell(cell, sources.get(gid, cell.source), own_work, digits_seed)
+            problem, ok = judge_cell(cell, sources.get(gid, cell.source), digits_seed)
         except Exception as exc:  # noqa: BLE001  (the grader's own failure: 0, and say so, never crash the batch)
             problem, ok = (f"the grader could not decide this test ({type(exc).__name__} in the grader); "
                            "ask your instructor to look at it"), ""

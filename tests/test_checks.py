@@ -21,9 +21,21 @@ PLAIN = [name for name in NAMES if SPECS[name].wrap is None]
 
 
 def _copy_of(spec):
-    """The reference behind a new function object (so ``check`` cannot recognise it)."""
+    """The reference behind a new function object (so ``check`` cannot recognise it). It delegates, so
+    the tests that use it let it: ``withheld_open`` (own work is tested in test_own_work.py)."""
     ref = spec.reference
     return lambda *args, **kwargs: ref(*args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def withheld_open(monkeypatch):
+    """``check`` without withholding the lesson's references while it calls the function: these tests
+    call the references and the known mistakes (which use them) as learners' functions."""
+    import contextlib
+
+    import ann_core.checks.core as core
+
+    monkeypatch.setattr(core, "unavailable", lambda names: contextlib.nullcontext([]))
 
 
 def _count(out: str, name: str) -> int:
@@ -56,7 +68,7 @@ def test_known_mistake_is_a_named_function(name, index):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_reference_passes_public_and_hidden(name, capsys):
+def test_reference_passes_public_and_hidden(name, capsys, withheld_open):
     spec = SPECS[name]
     check(name, _copy_of(spec))
     n_public = _count(capsys.readouterr().out, name)
@@ -216,7 +228,8 @@ def test_almost_right_is_not_right():
 
 
 def test_replay_rechecks_recorded_values_outside_the_kernel(monkeypatch):
-    """What ``check`` records in a grading kernel is checked again by ``replay``, from the seed."""
+    """In a grading kernel ``check`` only records what the function did, case by case, and decides
+    nothing; ``replay`` decides here, from the seed."""
     from ann_core.checks import RECORD_ENV, RECORD_MIME, replay
 
     shown = []
@@ -226,10 +239,15 @@ def test_replay_rechecks_recorded_values_outside_the_kernel(monkeypatch):
     check("sigmoid", lambda z: ref(z), seed=3, hidden=True, quiet=True)
     record = shown[-1][RECORD_MIME]
     assert (record["name"], record["seed"], record["hidden"]) == ("sigmoid", 3, True)
+    assert all(set(o) == {"value", "mutated", "warned"} for o in record["outcomes"])
     assert replay(record) == ""
-    forged = dict(record, values=[dict(v, array=[v["array"][0], ["0.5"] * len(v["array"][1])])
-                                  for v in record["values"]])
-    assert "differ" in replay(forged)  # a wrong value is caught
-    assert "expected" in replay(dict(record, values=record["values"][:-1]))  # a missing one too
+    forged = dict(record, outcomes=[dict(o, value={"array": [o["value"]["array"][0],
+                                                             ["0.5"] * len(o["value"]["array"][1])]})
+                                    for o in record["outcomes"]])
+    assert "value" in replay(forged)  # a wrong value is caught
+    assert "incomplete" in replay(dict(record, outcomes=record["outcomes"][:-1]))  # a missing one too
     assert replay(dict(record, seed=4)) != ""  # the values belong to the seed
     assert "could not be read" in replay({"name": "sigmoid"})
+    check("sigmoid", lambda z: 1 / 0, seed=3, quiet=True)  # a wrong function: recorded, not raised
+    assert shown[-1][RECORD_MIME]["outcomes"] == [{"error": "ZeroDivisionError", "text": "division by zero",
+                                                   "where": ""}]

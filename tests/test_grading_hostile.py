@@ -100,8 +100,9 @@ def test_dead_kernel_keeps_what_ran(hostile):
 def test_memory_is_limited_and_the_rest_is_graded(hostile):
     _, out = hostile
     nb = read(out / "nbgrader" / "autograded" / "memory" / LESSON / f"{LESSON}.ipynb")
-    errors = [o.ename for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    assert errors == ["MemoryError"]
+    errors = [o.ename for c in nb.cells if c.cell_type == "code" and "nbgrader" in c.metadata
+              for o in c.outputs if o.output_type == "error"]  # graded cells (a demo may miss what the
+    assert errors == ["MemoryError"]                          # grader left out: steps.NeutraliseDemos)
     assert hostile[0]["memory"].score == hostile[0]["memory"].max_score
 
 

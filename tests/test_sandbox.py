@@ -86,3 +86,28 @@ def test_a_grading_kernel_is_told_it_is_grading_and_nothing_else_of_the_graders_
     assert "--clearenv" in args and env[RECORD_ENV] == "1" and "GRADER_SECRET" not in env
     plain = sb.bwrap_args(tmp_path, sb.Settings(), ["x"])  # a sandbox that is not grading
     assert RECORD_ENV not in {plain[i + 1] for i, a in enumerate(plain) if a == "--setenv"}
+
+
+def test_the_lessons_ann_core_is_shown_in_place_of_the_real_one(tmp_path):
+    """A grading kernel's ``ann_core`` is the lesson's copy (``integrity.py``), bound over the real
+    package's path: importing it, or reading the real path's files, gives the stubs."""
+    import subprocess
+
+    from autograder.execute import Job, _settings
+    from autograder.integrity import lesson_withheld
+
+    if sb.probe():
+        pytest.skip(f"no sandbox here: {sb.probe()}")
+    settings = _settings(Job(None, "", withheld=lesson_withheld("02_activations")))
+    real = Path(sb._package("ann_core"))
+    args = sb.bwrap_args(tmp_path, settings, [sys.executable, "-c", (
+        "import ann_core.activations as a, inspect\n"
+        f"print(a.__file__ == {str(real / 'activations.py')!r})\n"
+        f"text = open({str(real / 'activations.py')!r}).read()\n"
+        "print('np.exp(-z[pos])' in text, \"unavailable('ann_core.activations._sigmoid')\" in text)\n"
+        "print(inspect.getsource(a.sigmoid).splitlines()[-1].strip())\n")])
+    binds = _mounts(args)
+    assert binds.index((settings.ann_core, str(real), "--ro-bind")) > binds.index((str(real), str(real), "--ro-bind"))
+    run = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert run.stdout.split("\n")[:3] == ["True", "False True", "unavailable('ann_core.activations.sigmoid')"], \
+        run.stdout + run.stderr

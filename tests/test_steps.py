@@ -154,8 +154,8 @@ def test_verify_passes_own_right_work_with_the_graders_words(monkeypatch):
 
 def test_verify_fails_a_forged_record_the_kernel_showed_as_passing(monkeypatch):
     done, sub = _prepared_and_executed(monkeypatch, OWN, lambda z: 1.0 / (1.0 + np.exp(-np.asarray(z))))
-    values = done.cells[2].outputs[1].data[RECORD_MIME]["values"]
-    values[-1]["array"][1][0] = repr(0.123)  # one hidden value changed after the check ran
+    outcomes = done.cells[2].outputs[1].data[RECORD_MIME]["outcomes"]
+    outcomes[-1]["value"]["array"][1][0] = repr(0.123)  # one hidden value changed after the check ran
     nb = _run(Verify, done, sub)
     (out,) = nb.cells[2].outputs
     assert out.output_type == "error" and out.ename == "CheckFailed" and "hidden test case" in out.evalue
@@ -164,14 +164,39 @@ def test_verify_fails_a_forged_record_the_kernel_showed_as_passing(monkeypatch):
 
 
 def test_verify_fails_a_function_that_calls_the_reference(monkeypatch):
-    from ann_core.activations import sigmoid as reference
+    """In a grading kernel the reference is a stub that raises ``ReferenceUnavailable``: the record says so."""
+    from ann_core._unavailable import unavailable
 
     code = "from ann_core.activations import sigmoid as s\ndef sigmoid(z):\n    return s(z)"
-    done, sub = _prepared_and_executed(monkeypatch, code, lambda z: reference(z))
+    done, sub = _prepared_and_executed(monkeypatch, code, lambda z: unavailable("ann_core.activations.sigmoid"))
     nb = _run(Verify, done, sub)
     (out,) = nb.cells[2].outputs
-    assert out.ename == "CheckFailed" and "ann_core.activations.sigmoid" in out.evalue
+    assert out.ename == "CheckFailed" and out.evalue.startswith("sigmoid uses ann_core's activations.sigmoid, which "
+                                                                "this lesson asks you to write")
     assert score_notebook(nb)[0].score == 0.0
+    done, sub = _prepared_and_executed(monkeypatch, code, lambda z: unavailable("ann_core.nothing_withheld"))
+    assert "uses a function of ann_core this lesson withholds" in _run(Verify, done, sub).cells[2].outputs[0].evalue
+
+
+def test_demo_cells_run_with_the_learners_functions_in_place_of_withheld_ones():
+    """Only unchanged released cells: a withheld reference becomes the learner's function of that name;
+    a cell using another withheld name (a kernel) is left out; the learner's own cells never change."""
+    released = released_nb()
+    released.cells[0].source += "\nimport ann_core.activations as act\nfrom ann_core.activations import tanh"
+    released.cells.append(_cell("s = act.sigmoid(0.0)  # the reference\nprint(s, act . sigmoid(np.ones(2)))"))
+    released.cells.append(_cell("print(tanh(0.0), act.relu(1.0))"))
+    released.cells.append(_cell("print(act._sigmoid(np.zeros(1)))"))
+    nb = copy.deepcopy(released)
+    nb.cells[1].source = "def sigmoid(z):\n    return act.sigmoid(z)"  # the learner's: runs (and fails)
+    nb.cells.append(_cell("print(act.sigmoid(1.0))"))  # a learner's scratch cell: runs
+    sub = Submission(released, withheld=("ann_core.activations.sigmoid", "ann_core.activations._sigmoid"))
+    out = _run(steps.NeutraliseDemos, copy.deepcopy(nb), sub)
+    changed = [i for i, (a, b) in enumerate(zip(nb.cells, out.cells, strict=True)) if a.source != b.source]
+    assert changed == [4, 6]
+    assert out.cells[4].source == ("# Run by the grader with your own functions in place of ann_core's.\n"
+                                   "s = sigmoid(0.0)  # the reference\nprint(s, sigmoid(np.ones(2)))")
+    assert out.cells[6].source.startswith("# Not run by the grader") and "activations._sigmoid" in out.cells[6].source
+    assert _run(steps.NeutraliseDemos, copy.deepcopy(nb), Submission(released)) == nb
 
 
 # ---------------------------------------------------------------- 5. score: one gradebook session
@@ -247,7 +272,7 @@ def test_a_failing_step_leaves_nothing_of_the_submission_in_the_gradebook(gradeb
 def test_prepare_and_finish_are_nbgraders_autograde_plus_the_courses_steps():
     from nbgrader.converters import Autograde
 
-    ours = {steps.RestoreCells, steps.DrawHiddenSeeds, steps.MarkNotRun, steps.Verify}
+    ours = {steps.RestoreCells, steps.NeutraliseDemos, steps.DrawHiddenSeeds, steps.MarkNotRun, steps.Verify}
     autograde = Autograde()
     nbgraders = [c.__name__ for c in [*autograde.sanitize_preprocessors, *autograde.autograde_preprocessors]]
     assert [c.__name__ for c in steps.PREPARE + steps.FINISH if c not in ours] == \

@@ -13,7 +13,8 @@ By concern:
 ``compare``     comparing returned values with expected ones, and showing them
 ``calling``     calling learner code (warnings and output captured) and mistakes (quietly)
 ``core``        ``check``, ``run_case``, ``diagnose``
-``record``      the record/replay protocol with the grader (``RECORD_ENV``, ``replay``)
+``record``      the record/judge protocol with the grader (``RECORD_ENV``, ``judge``, ``replay``)
+``withhold``    what the learner's code may not use while a lesson is checked (``withheld``)
 ``display``     how a failing check looks in a notebook
 ``progress``    the last cell of every lesson: where the learner stands
 ==============  ====================================================================

@@ -45,6 +45,7 @@ def _sigmoid_precedence(z): return 1 / 1 + np.exp(-np.asarray(z, dtype=float))
 
 register(Spec(
     "sigmoid", ref.sigmoid, _elementwise_cases(),
+    lesson="02_activations", kernels=("ann_core.activations._sigmoid",),
     mistakes=[
         Mistake("the sign of the exponent: σ(z) = 1 / (1 + e^(−z)); you computed σ(−z) = 1 − σ(z).",
                 _sigmoid_of_minus_z),
@@ -63,6 +64,7 @@ def _tanh_precedence(z): return np.exp(z) - np.exp(-np.asarray(z)) / np.exp(z) +
 
 register(Spec(
     "tanh", ref.tanh, _elementwise_cases(),
+    lesson="02_activations",
     mistakes=[
         Mistake("tanh(z) = (e^z − e^(−z)) / (e^z + e^(−z)); you computed sinh(z) (no denominator).", _tanh_is_sinh),
         Mistake("the numerator's sign: tanh has e^z − e^(−z) on top, e^z + e^(−z) below.", _tanh_numerator_sign),
@@ -81,6 +83,7 @@ def _relu_builtin_max(z): return max(0, np.asarray(z, dtype=float))
 
 register(Spec(
     "relu", ref.relu, _elementwise_cases(extreme=False),
+    lesson="02_activations", kernels=("ann_core.activations._relu",),
     mistakes=[
         Mistake("ReLU is max(0, z): negatives become 0, positives pass unchanged (not |z|).", np.abs),
         Mistake("ReLU is max(0, z); you kept the negative part instead.", _relu_negative_part),
@@ -108,6 +111,7 @@ def _leaky_fixed_slope(z, slope=0.01): return ref.leaky_relu(z)
 
 register(Spec(
     "leaky_relu", ref.leaky_relu, _leaky_cases,
+    lesson="02_activations", kernels=("ann_core.activations._leaky_relu",),
     mistakes=[
         Mistake("the slope for z ≤ 0 is 0.01 (the course's, and PyTorch's default).", _leaky_slope_0_1),
         Mistake("this is plain ReLU: for z ≤ 0 Leaky ReLU returns 0.01·z, not 0.", ref.relu),
@@ -138,6 +142,7 @@ def _softmax_no_keepdims(z): return np.exp(z - np.max(z, axis=-1)) / np.exp(z - 
 
 register(Spec(
     "softmax", ref.softmax, _softmax_cases,
+    lesson="02_activations", kernels=("ann_core.activations._softmax",),
     mistakes=[
         Mistake("exp overflows for large scores (e^1000 = inf, inf/inf = nan): subtract each "
                 "row's maximum first, z − max(z), which leaves the result unchanged.", _softmax_naive),
@@ -158,6 +163,7 @@ def _sigmoid_grad_naive(z): return np.exp(-np.asarray(z, dtype=float)) / (1 + np
 
 register(Spec(
     "sigmoid_grad", ref.sigmoid_grad, _elementwise_cases(),
+    lesson="02_activations", kernels=("ann_core.activations._sigmoid_grad",),
     mistakes=[
         Mistake("z·(1 − z) is only right when its argument is already σ(z); here the argument "
                 "is z, so compute s = σ(z) first and return s·(1 − s).", _sigmoid_grad_of_z),
@@ -176,6 +182,7 @@ def _tanh_grad_naive(z): return 1 - _tanh_naive(z) ** 2
 
 register(Spec(
     "tanh_grad", ref.tanh_grad, _elementwise_cases(),
+    lesson="02_activations", kernels=("ann_core.activations._tanh_grad",),
     mistakes=[
         Mistake("1 − z² is only right when its argument is already tanh(z); compute "
                 "t = tanh(z) first and return 1 − t².", _tanh_grad_of_z),
@@ -194,6 +201,7 @@ def _relu_grad_sign(z): return np.sign(z)
 
 register(Spec(
     "relu_grad", ref.relu_grad, _elementwise_cases(extreme=False),
+    lesson="02_activations", kernels=("ann_core.activations._relu_grad",),
     mistakes=[
         Mistake("at z = 0 the course (and PyTorch) uses derivative 0: return 1 only where z > 0.", _relu_grad_kink),
         Mistake("the derivative of ReLU is 1 for z > 0 and 0 otherwise, not ReLU itself.", ref.relu),
@@ -210,6 +218,7 @@ def _leaky_grad_fixed_slope(z, slope=0.01): return ref.leaky_relu_grad(z)
 
 register(Spec(
     "leaky_relu_grad", ref.leaky_relu_grad, _leaky_cases,
+    lesson="02_activations", kernels=("ann_core.activations._leaky_relu_grad",),
     mistakes=[
         Mistake("for z ≤ 0 the derivative is the slope 0.01, not 0.", ref.relu_grad),
         Mistake("at z = 0 the course (and PyTorch) uses the slope 0.01: 1 only where z > 0.", _leaky_grad_kink),

@@ -116,6 +116,7 @@ def _ng_fixed_h(f, x, h=1e-5): return _numgrad(x, f, 1e-5)
 
 register(Spec(
     "numerical_gradient", ref.numerical_gradient, _cases,
+    lesson="05_backprop",
     mistakes=[
         Mistake("x is not restored: after nudging x[i] put its old value back (x[i] = old), "
                 "or every later element is measured at a shifted point.", _ng_not_restored),

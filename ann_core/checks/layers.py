@@ -31,6 +31,7 @@ def _ws_bias_subtracted(x, w, b): return float(np.dot(x, w) - b)
 
 register(Spec(
     "weighted_sum", ref.weighted_sum, _weighted_sum_cases,
+    lesson="01_layers",
     forbidden=("ann_core.layers.column_forward", "ann_core.layers.dense_forward"),
     mistakes=[
         Mistake("the bias b is missing: z = Σ w_i x_i + b.", _ws_no_bias),
@@ -63,6 +64,7 @@ def _neuron_always_sigmoid(x, w, b, f): return float(act.sigmoid(np.dot(x, w) + 
 
 register(Spec(
     "neuron", ref.neuron, _neuron_cases,
+    lesson="01_layers",
     mistakes=[
         Mistake("the activation f is never applied: return f(z), not z.", _neuron_no_activation),
         Mistake("f is applied to the inputs before the weighted sum; apply it to z = w·x + b.", _neuron_f_on_inputs),
@@ -87,6 +89,7 @@ def _col_wrong_axis(W, x, b): return np.sum(np.asarray(W) * x, axis=0) + b
 
 register(Spec(
     "column_forward", ref.column_forward, _column_cases,
+    lesson="01_layers",
     forbidden=("ann_core.layers.dense_forward",),
     mistakes=[
         Mistake("W is transposed: in the column form W has shape (n_out, n_in) and z = W @ x + b.", _col_transposed),
@@ -128,6 +131,7 @@ def _dense_always_2d(X, W, b): return np.atleast_2d(X) @ W + b
 
 register(Spec(
     "dense_forward", ref.dense_forward, _dense_cases,
+    lesson="01_layers", kernels=("ann_core.layers._dense_forward",),
     forbidden=("ann_core.layers.column_forward",),
     mistakes=[
         Mistake("W is used transposed: with W of shape (n_in, n_out) the row form is "
@@ -183,6 +187,7 @@ def _pp_sigmoid(X, w, b): return act.sigmoid(_z(X, w, b))
 
 register(Spec(
     "perceptron_predict", ref.perceptron_predict, _perceptron_predict_cases,
+    lesson="01_layers",
     mistakes=[
         Mistake("the step is 0 at exactly z = 0: predict 1 only where X @ w + b > 0 "
                 "(strictly), not ≥ 0.", _pp_one_at_zero),
@@ -257,6 +262,7 @@ def _pu_one_at_zero(w, b, x, y, lr):
 
 register(Spec(
     "perceptron_update", ref.perceptron_update, _perceptron_update_cases,
+    lesson="01_layers",
     mistakes=[
         Mistake("the sign of the error: it is (y − ŷ), the label minus the prediction, so a "
                 "missed 1 moves w towards x.", _pu_error_sign),

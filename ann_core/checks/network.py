@@ -105,6 +105,7 @@ def _lf_always_sigmoid(X, W, b, name):
 
 register(Spec(
     "layer_forward", ref.layer_forward, _layer_cases,
+    lesson="04_forward",
     forbidden=("ann_core.layers.Dense.forward",),
     mistakes=[
         Mistake("the bias b is missing: Z = X @ W + b, then A = f(Z).", _lf_no_bias),
@@ -187,6 +188,7 @@ def _nf_only_last_cache(X, p, a): return _nf(X, p, a, only_last_cache=True)
 
 register(Spec(
     "network_forward", ref.network_forward, _network_cases,
+    lesson="04_forward",
     forbidden=("ann_core.network.Sequential.forward", "ann_core.layers.Dense.forward"),
     mistakes=[
         Mistake("the bias is missing: every layer computes Z = A_prev @ W + b.", _nf_no_bias),
@@ -236,6 +238,7 @@ def _db_dw_mean(dZ, X, W): return _db(dZ, X, W, dW=np.asarray(X).T @ dZ / len(dZ
 
 register(Spec(
     "dense_backward", layers.dense_backward, _dense_backward_cases,
+    lesson="05_backprop", kernels=("ann_core.layers._dense_backward",),
     forbidden=("ann_core.layers.Dense.backward", "ann_core.network.layer_backward"),
     mistakes=[
         Mistake("dX is missing the transpose: dX = dZ @ W.T (the row form of Wᵀδ).", _db_dx_untransposed),
@@ -319,6 +322,8 @@ def _ab_softmax_whole_sum(dA, Z, n):
 
 register(Spec(
     "activation_backward", act.activation_backward, _activation_backward_cases,
+    lesson="05_backprop", kernels=("ann_core.activations._backward", "ann_core.activations._softmax_backward",
+                                   "ann_core.activations.softmax_backward"),
     forbidden=("ann_core.layers.Dense.backward", "ann_core.network.layer_backward"),
     mistakes=[
         Mistake("f' is evaluated at the activation f(Z) instead of at Z: the derivatives take z, "
@@ -394,6 +399,7 @@ def _sce_naive_softmax(y, Z):
 
 register(Spec(
     "softmax_cross_entropy_delta", ref.softmax_cross_entropy_delta, _sce_cases,
+    lesson="05_backprop",
     mistakes=[
         Mistake("the 1/N is missing: the loss is the mean over the N rows, so the delta is "
                 "(ŷ − y) / N with N = Z.shape[0].", _sce_no_n),
@@ -465,6 +471,7 @@ def _nb_reversed(*a): return _nb(*a, reverse=True)
 
 register(Spec(
     "network_backward", ref.network_backward, _network_backward_cases,
+    lesson="05_backprop",
     forbidden=("ann_core.network.Sequential.backward", "ann_core.layers.Dense.backward",
                "ann_core.network.layer_backward"),
     mistakes=[

@@ -84,6 +84,7 @@ def _sgd_change_only(w, g, lr): return -lr * np.asarray(g, float)
 
 register(Spec(
     "sgd_update", ref.sgd_update, _sgd_cases,
+    lesson="06_gradient_descent", kernels=("ann_core.optimizers._sgd",),
     forbidden=("ann_core.optimizers.SGD", "ann_core.optimizers.SGD._update"),
     mistakes=[
         Mistake("the sign: gradient descent steps *against* the gradient, w − lr·g; "
@@ -145,6 +146,7 @@ def _mom_swapped(w, g, v, lr, mu=0.9):
 
 register(Spec(
     "momentum_update", ref.momentum_update, _momentum_cases,
+    lesson="07_momentum", kernels=("ann_core.optimizers._momentum",),
     forbidden=("ann_core.optimizers.Momentum", "ann_core.optimizers.Momentum._update"),
     mistakes=[
         Mistake("this is momentum written as an exponential moving average, v ← μ·v + (1 − μ)·g, "
@@ -209,6 +211,7 @@ def _ada_fixed_eps(w, g, G, lr, eps=1e-10):
 
 register(Spec(
     "adagrad_update", ref.adagrad_update, _adagrad_cases,
+    lesson="08_adagrad", kernels=("ann_core.optimizers._adagrad",),
     forbidden=("ann_core.optimizers.AdaGrad", "ann_core.optimizers.AdaGrad._update"),
     mistakes=[
         Mistake("ε belongs outside the square root in this course: w ← w − lr·g / (√G + ε), as in "
@@ -280,6 +283,7 @@ def _rms_fixed(w, g, s, lr, rho=0.99, eps=1e-8):
 
 register(Spec(
     "rmsprop_update", ref.rmsprop_update, _rmsprop_cases,
+    lesson="09_rmsprop", kernels=("ann_core.optimizers._rmsprop",),
     forbidden=("ann_core.optimizers.RMSprop", "ann_core.optimizers.RMSprop._update"),
     mistakes=[
         Mistake("ε belongs outside the square root in this course: w ← w − lr·g / (√s + ε), as in "
@@ -382,6 +386,7 @@ def _adam_no_square(w, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
 
 register(Spec(
     "adam_update", ref.adam_update, _adam_cases,
+    lesson="10_adam", kernels=("ann_core.optimizers._adam",),
     forbidden=("ann_core.optimizers.Adam", "ann_core.optimizers.Adam._update"),
     mistakes=[
         Mistake("the bias correction is missing (the form one of the articles gives): divide "

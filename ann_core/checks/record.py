@@ -1,9 +1,11 @@
 """The record/replay protocol between a grading kernel and the grader.
 
 In a grading kernel (``RECORD_ENV`` set to "1": autograder/execute.py asks the sandbox for it) ``check`` displays,
-as output of MIME type ``RECORD_MIME``, a record of every value the learner's function
-returned. The grader reads it and ``replay``\\ s it in its own process, where learner code
-cannot reach: the cases and expected values are regenerated from the seed there.
+as output of MIME type ``RECORD_MIME``, a record of what the learner's function did on each
+case (``core.record``): the value it returned, whether it changed its inputs, or the exception
+it raised. The kernel decides nothing (its ann_core has no reference to decide with). The
+grader ``judge``\\ s the record in its own process, where learner code cannot reach: the cases
+and expected values are regenerated from the seed there.
 """
 
 from __future__ import annotations
@@ -59,27 +61,51 @@ def _emit(record: dict) -> None:
     display({RECORD_MIME: record}, raw=True)
 
 
-def replay(record: dict) -> str:
-    """Check a kernel's record of returned values again, here; '' if all are right.
+def judge(record: dict, name: str, seed: int, hidden: bool, value=_unportable):
+    """Decide a kernel's record of ``check(name, fn, seed=seed, hidden=hidden)``, here.
 
-    ``record`` is what ``check`` displayed: the graded function's name, the seed, whether
-    the hidden cases ran, and every value returned. The cases and the expected values
-    are regenerated from the seed in this process, so replacing ``check``, ``np.allclose``
-    or the reference inside the learner's kernel cannot make a wrong value pass.
+    Returns ``(plan, None)`` when every case passed, else ``(plan, (i, failure))``: ``plan`` is
+    ``_plan``'s list, ``i`` the first failing case and ``failure`` a dict whose ``kind`` is
+    ``not_callable``, ``reference``, ``withheld``, ``not_implemented``, ``error`` (with ``error``,
+    ``text``), ``value`` (with ``got`` from ``value(portable)``, ``why``, ``warned``), ``mutated`` or
+    ``incomplete``. A record that does not fit raises (``ValueError``, ``KeyError``, ...).
     """
+    plan = list(_plan(_wrapped(SPECS[name]), seed, hidden))
+    failed, outcomes = record.get("failed"), record["outcomes"]
+    if failed is not None:
+        if not isinstance(failed, dict) or failed.get("kind") not in ("not_callable", "reference"):
+            raise ValueError("failed")
+        return plan, (0, dict(failed))
+    if not isinstance(outcomes, list) or len(outcomes) > len(plan):
+        raise ValueError("outcomes")
+    for i, (out, (case_spec, _case, expected)) in enumerate(zip(outcomes, plan, strict=False)):
+        if "error" in out:
+            etype, text = str(out["error"]), str(out.get("text", ""))
+            if etype == "ReferenceUnavailable":
+                return plan, (i, {"kind": "withheld", "text": text})
+            if etype == "NotImplementedError":
+                return plan, (i, {"kind": "not_implemented", "where": str(out.get("where", ""))})
+            return plan, (i, {"kind": "error", "error": etype, "text": text})
+        got = value(out["value"])
+        ok, why = _close(got, expected, case_spec.rtol, case_spec.atol)
+        if not ok:
+            return plan, (i, {"kind": "value", "got": got, "why": why, "warned": bool(out.get("warned"))})
+        if out.get("mutated"):
+            return plan, (i, {"kind": "mutated", "got": got})
+    if len(outcomes) < len(plan):
+        return plan, (len(outcomes), {"kind": "incomplete"})
+    return plan, None
+
+
+def replay(record: dict) -> str:
+    """'' if a kernel's record shows its check passing, judged here (``judge``); otherwise why not, briefly."""
     try:
-        name, seed, hidden, values = record["name"], int(record["seed"]), bool(record["hidden"]), record["values"]
-        if record.get("failed") is not None:
-            return f"{name} failed its check"
-        spec = _wrapped(SPECS[name])
-        plan = list(_plan(spec, seed, hidden))
-        if not isinstance(values, list) or len(values) != len(plan):
-            got = len(values) if isinstance(values, list) else "?"
-            return f"the record of {name} has {got} values, expected {len(plan)}"
-        for (case_spec, case, expected), value in zip(plan, values, strict=True):
-            ok, why = _close(_unportable(value), expected, case_spec.rtol, case_spec.atol)
-            if not ok:
-                return f"{name}({_show_case(case_spec, case)}) {why}"
+        name = record["name"]
+        plan, failure = judge(record, name, int(record["seed"]), bool(record["hidden"]))
     except Exception as exc:  # a forged or damaged record
         return f"the check record could not be read ({type(exc).__name__})"
-    return ""
+    if failure is None:
+        return ""
+    i, f = failure
+    case_spec, case, _ = plan[min(i, len(plan) - 1)]
+    return f"{name}({_show_case(case_spec, case)}) failed: {f['kind']}" + (f" ({f['why']})" if "why" in f else "")

@@ -42,6 +42,7 @@ def _l2_l1(ws, lam): return 0.5 * lam * sum(float(np.sum(np.abs(W))) for W in ws
 
 register(Spec(
     "l2_penalty", ref.l2_penalty, _l2_cases,
+    lesson="12_regularization",
     mistakes=[
         Mistake("the ½ is missing: the penalty is λ/2 Σ‖W‖² (the ½ makes its gradient λW).", _l2_no_half),
         Mistake("λ is missing (or fixed): multiply the sum of squares by lam/2, using the `lam` "
@@ -83,6 +84,7 @@ def _l2_grad_cases(rng, hidden):
 
 register(Spec(
     "l2_penalty_grad", ref.l2_penalty_grad, _l2_grad_cases,
+    lesson="12_regularization",
     mistakes=[
         Mistake("the ½ of λ/2 ‖W‖² cancels the 2 of d(w²)/dw = 2w, so the gradient is λW, not "
                 "λW/2.", _l2_grad_half),

@@ -50,10 +50,15 @@ class Spec:
     # Optional adapter applied to the learner's function, the reference and every mistake
     # before calling them, e.g. one that turns a generator's output into a list.
     wrap: Callable[[Callable], Callable] | None = None
-    # What the exercise may not call besides ``reference`` (dotted names such as
-    # "ann_core.layers.Dense.forward"): other ann_core code that does the same job. The
-    # grader checks the learner's code for them outside the kernel (autograder/integrity.py).
+    # Other ann_core code that does the exercise's job (dotted names such as
+    # "ann_core.layers.Dense.forward"; a class stands for all its methods).
     forbidden: tuple[str, ...] = ()
+    # The private kernels that hold ``reference``'s formula (e.g. "ann_core.activations._sigmoid").
+    kernels: tuple[str, ...] = ()
+    # The lesson whose notebook grades this function (e.g. "02_activations"). While it is graded,
+    # that lesson's references, kernels and forbidden names are withheld from the learner's code
+    # (``ann_core.checks.withhold``): within a lesson, learners use their own earlier functions.
+    lesson: str = ""
     # Messages show a case's ``label`` in place of its arguments: for cases whose arguments
     # cannot show themselves (recipes that build a network), the label is written as the call's.
     label_args: bool = False
@@ -80,13 +85,20 @@ def _wrapped(spec: Spec) -> Spec:
                    mistakes=[Mistake(m.hint, spec.wrap(m.fn)) for m in spec.mistakes], wrap=None)
 
 
-def _plan(spec: Spec, seed: int, hidden: bool):
-    """The cases ``check`` runs, in order, as ``(spec to use, case, expected value)``."""
-    name = spec.name
+def _cases(spec: Spec, seed: int, hidden: bool):
+    """The cases ``check`` runs, in order, as ``(spec to use, case, worked example or None)``: the
+    worked examples, then the random cases from ``seed``. Never calls the reference (a grading
+    kernel has none)."""
     if spec.examples:
-        for ex in _examples.for_function(name):
+        for ex in _examples.for_function(spec.name):
             tol = 0.5 * 10.0 ** (-ex.decimals) + 1e-12
-            yield replace(spec, rtol=0, atol=tol), Case(ex.args, ex.kwargs, ex.text), ex.expected
+            yield replace(spec, rtol=0, atol=tol), Case(ex.args, ex.kwargs, ex.text), ex
     rng = np.random.default_rng(seed)
     for case in spec.cases(rng, hidden):
-        yield spec, case, spec.reference(*_copy(case.args), **case.kwargs)
+        yield spec, case, None
+
+
+def _plan(spec: Spec, seed: int, hidden: bool):
+    """The cases ``check`` runs, in order, as ``(spec to use, case, expected value)``."""
+    for case_spec, case, ex in _cases(spec, seed, hidden):
+        yield case_spec, case, ex.expected if ex is not None else spec.reference(*_copy(case.args), **case.kwargs)

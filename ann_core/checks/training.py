@@ -99,6 +99,7 @@ def _mb_perm_per_batch(X, Y, batch_size, rng):
 
 register(Spec(
     "iterate_minibatches", ref.iterate_minibatches, _batch_cases,
+    lesson="06_gradient_descent",
     mistakes=[
         Mistake("rows were drawn with replacement (some appear twice, others never); an epoch "
                 "visits every row exactly once: shuffle with idx = rng.permutation(n), then "
@@ -210,6 +211,7 @@ def _ep_drop_last(w, X, y, grad_fn, lr, batch_size, rng):
 
 register(Spec(
     "train_epoch", ref.train_epoch, _epoch_cases,
+    lesson="06_gradient_descent",
     mistakes=[
         Mistake("each loss was recorded after its update; record the loss grad_fn returns "
                 "together with the gradient, before the step w ← w − lr·g.", _ep_loss_after),
@@ -382,6 +384,7 @@ def _ts_swapped(net, X, Y, loss, optimizer):
 
 register(Spec(
     "train_step", ref.train_step, _step_cases,
+    lesson="11_mlp",
     forbidden=("ann_core.training.fit",),
     mistakes=[
         Mistake("the parameters never changed: after net.backward(...), call "
@@ -528,6 +531,7 @@ def _fit_batch_acc(*args): return _fit_like(*args, batches_of=_shuffled, acc_on=
 
 register(Spec(
     "fit", ref.fit, _fit_cases,
+    lesson="11_mlp",
     mistakes=[
         Mistake("every epoch visited the batches in the same order: make rng = "
                 "np.random.default_rng(seed) once, before the epoch loop, and pass it to "
