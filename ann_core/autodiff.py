@@ -48,8 +48,8 @@ class Value:
         if len(self.parents) != len(self.local_grads):
             raise ValueError(f"{len(self.parents)} parents but {len(self.local_grads)} local gradients: "
                              "a node needs one local derivative per parent")
-        if not all(isinstance(p, Value) for p in self.parents):
-            raise TypeError("parents must be Values")
+        if not all(hasattr(p, "data") and hasattr(p, "grad") for p in self.parents):  # duck-typed: a copy's
+            raise TypeError("parents must be Values")                                  # Values count too
         self.op = op
 
     def __repr__(self):

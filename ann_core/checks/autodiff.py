@@ -186,6 +186,7 @@ def _mul_parents_swapped(a, b): return Value(a.data * b.data, (b, a), (b.data, a
 
 register(Spec(
     "autodiff_mul", ref.mul, _mul_cases,
+    lesson="13_autodiff",
     forbidden=("ann_core.autodiff.Value.__mul__", "ann_core.autodiff.Value.__rmul__"),
     mistakes=[
         Mistake("each local derivative is the *other* factor: ∂(a·b)/∂a = b and ∂(a·b)/∂b = a, "
@@ -221,6 +222,7 @@ def _tanh_no_parents(a): return Value(math.tanh(a.data))
 
 register(Spec(
     "autodiff_tanh", ref.tanh, _tanh_cases,
+    lesson="13_autodiff",
     forbidden=("ann_core.autodiff.Value.tanh",),
     mistakes=[
         Mistake("1 − x² is tanh's derivative only when x is already the output t = tanh(a): "
@@ -300,6 +302,7 @@ def _topo_bfs_reversed(root):
 
 register(Spec(
     "autodiff_topological_order", ref.topological_order, _graph_cases,
+    lesson="13_autodiff",
     mistakes=[
         Mistake("nodes come before their parents: the root must come last, so append each node "
                 "after the loop over its parents (post-order), and return that list as it is, not "
@@ -345,6 +348,7 @@ def _bw_no_start(root): _bw(root, start=False)
 
 register(Spec(
     "autodiff_backward", ref.backward, _graph_cases,
+    lesson="13_autodiff",
     forbidden=("ann_core.autodiff.Value.backward",),
     mistakes=[
         Mistake("a node used twice must get both contributions: accumulate with "

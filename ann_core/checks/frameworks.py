@@ -44,6 +44,7 @@ def _tp_flat(params): return [a for W, b in params for a in (np.array(W).T, np.a
 
 register(Spec(
     "torch_params", ref.torch_params, _cases,
+    lesson="14_frameworks",
     mistakes=[
         Mistake("nn.Linear stores weight as (n_out, n_in), the transpose of the course's W (n_in, n_out): "
                 "use W.T.", _tp_no_transpose),
