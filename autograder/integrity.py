@@ -822,7 +822,7 @@ _CELL_MAGIC = re.compile(r"^\s*%%(?:time|timeit|capture|prun|toolbox)\b[^\n]*\n"
 
 
 def _ipython_to_python(source: str) -> str:
-    """A cell as Python: the code that %time, %timeit, %%capture, %%toolbox... run stays code; other magics become calls."""
+    """A cell as Python: the code %time, %timeit, %%capture, %%toolbox... run stays code; other magics become calls."""
     source = _CELL_MAGIC.sub("", source, count=1)
     source = "\n".join(_LINE_MAGIC.sub(r"\1\2", line) for line in source.splitlines())
     try:
