@@ -210,3 +210,20 @@ def test_own_work_reads_the_toolbox_cell_as_code():
     own = OwnWork(forged, released)
     for name in ("train_step", "fit"):
         assert "ann_core.losses.categorical_cross_entropy" in own(name), name
+
+
+@pytest.mark.slow
+def test_an_untouched_lesson_11_runs_on_the_reference_only_under_the_label(tmp_path):
+    """Run All on the released lesson next to the untouched lessons 01–10: the toolbox loads their stubs,
+    and a demo that needs an unwritten function runs again with ann_core's reference, under the label."""
+    for lesson in [*toolbox.lessons_before("11_mlp"), "11_mlp"]:
+        shutil.copytree(ROOT / "lessons" / lesson, tmp_path / lesson)
+    nb = nbformat.read(tmp_path / "11_mlp" / "11_mlp.ipynb", as_version=4)
+    _run(nb, tmp_path / "11_mlp")
+    texts = [_text(c) for c in nb.cells if c.cell_type == "code"]
+    assert any("27 of your functions loaded" in t for t in texts)
+    worked = next(t for t in texts if "step 1: loss before the update" in t)
+    assert "▶ Meanwhile, what this cell shows with ann_core's reference" in worked
+    assert "step 1: loss before the update = 0.6931" in worked
+    xor = next(t for t in texts if "largest |∂E/∂W1| at the start" in t)  # a message that wraps "needs it"
+    assert "▶ Meanwhile" in xor and "stopped even so" not in xor
