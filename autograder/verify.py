@@ -346,7 +346,8 @@ def rebuild(record) -> tuple[object, str]:
         what = net.get("not_network") if isinstance(net, dict) else None
         what = what if what in _BUILTIN_TYPES else ("None" if what == "NoneType" else "something else")
         return None, (f"model is not a network of ann_core layers (it is {what}); build it as "
-                      "Sequential([Dense(...), ...]) and train it with your fit")
+                      "Network.from_sizes(...) (lesson 11) or Sequential([Dense(...), ...]) and train it "
+                      "with your fit")
     try:
         layers, total = [], 0
         for spec in net["layers"]:

@@ -187,7 +187,7 @@ def _handler(shell, etype, value, tb, tb_offset=None):
     if stb is None:
         stb = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
     shell._showtraceback(etype, value, stb)
-    if isinstance(value, NotImplementedError) and "This cell needs it" in stb[0]:
+    if isinstance(value, NotImplementedError) and "This cell needs it" in " ".join(stb[0].split()):  # (wrapped)
         show_with_reference(shell)
     return stb
 

@@ -382,10 +382,36 @@ def _ts_swapped(net, X, Y, loss, optimizer):
     return value
 
 
+# What lesson 11's code may not call: ann_core's references of every function the learner's toolbox
+# holds (lessons 01-10; ``ann_core.toolbox.TOOLBOX``), so that the capstone runs on the learner's own
+# formulas. The methods of ann_core's classes stay allowed (the checks hand ann_core networks and
+# optimizers to train_step and fit, which call their ``forward``/``backward``/``step``).
+EARLIER_REFERENCES = tuple(
+    f"ann_core.{module}.{name}"
+    for module, names in {
+        "layers": ("dense_forward",),
+        "activations": ("sigmoid", "sigmoid_grad", "tanh", "tanh_grad", "relu", "relu_grad", "leaky_relu",
+                        "leaky_relu_grad", "softmax"),
+        "losses": ("mse", "binary_cross_entropy", "categorical_cross_entropy", "mse_grad",
+                   "binary_cross_entropy_grad", "categorical_cross_entropy_grad"),
+        "network": ("layer_forward", "network_forward", "network_backward"),
+        "optimizers": ("sgd_update", "momentum_update", "adagrad_update", "rmsprop_update", "adam_update"),
+        "training": ("iterate_minibatches",),
+    }.items()
+    for name in names
+)
+# The activations themselves are left out of ``forbidden``: ann_core's ``Dense.forward`` computes them, and
+# the checks hand ann_core networks to train_step and fit, so the grader's static own-work check, which
+# cannot tell a learner's ``net.forward`` from ann_core's, would flag every train_step. They are held out
+# by tests/test_capstone.py (the solution runs with every name of EARLIER_REFERENCES disabled).
+_ACTIVATIONS_COMPUTED_BY_DENSE = {f"ann_core.activations.{n}" for n in ("sigmoid", "tanh", "relu", "leaky_relu",
+                                                                        "softmax")}
+CAPSTONE_FORBIDDEN = tuple(d for d in EARLIER_REFERENCES if d not in _ACTIVATIONS_COMPUTED_BY_DENSE)
+
 register(Spec(
     "train_step", ref.train_step, _step_cases,
     lesson="11_mlp",
-    forbidden=("ann_core.training.fit",),
+    forbidden=("ann_core.training.fit", *CAPSTONE_FORBIDDEN),
     mistakes=[
         Mistake("the parameters never changed: after net.backward(...), call "
                 "optimizer.step(net.params, net.grads) to update them.", _ts_no_step),
@@ -396,13 +422,13 @@ register(Spec(
                 "call's gradients; the order is forward → loss → backward → step.",
                 _ts_step_first),
         Mistake("the loss gradient misses the 1/N of the mean (the updates are N times too "
-                "large); use losses.GRADIENTS[loss](Y, Y_hat), the gradient of exactly the "
-                "mean loss that losses.LOSSES[loss] returns.", _ts_no_mean),
+                "large); use GRADIENTS[loss](Y, Y_hat), the gradient of exactly the "
+                "mean loss that LOSSES[loss] returns.", _ts_no_mean),
         Mistake("net.backward was given (Y_hat − Y) / N, the delta at the pre-activations; it "
-                "expects ∂loss/∂Y_hat = losses.GRADIENTS[loss](Y, Y_hat) and applies the output "
+                "expects ∂loss/∂Y_hat = GRADIENTS[loss](Y, Y_hat) and applies the output "
                 "activation's derivative itself.", _ts_delta),
         Mistake("the loss's arguments are swapped: losses take (y_true, y_pred), so call "
-                "losses.LOSSES[loss](Y, Y_hat) and losses.GRADIENTS[loss](Y, Y_hat).",
+                "LOSSES[loss](Y, Y_hat) and GRADIENTS[loss](Y, Y_hat).",
                 _ts_swapped),
     ],
     wrap=_step_wrap,
@@ -532,6 +558,7 @@ def _fit_batch_acc(*args): return _fit_like(*args, batches_of=_shuffled, acc_on=
 register(Spec(
     "fit", ref.fit, _fit_cases,
     lesson="11_mlp",
+    forbidden=("ann_core.training.train_step", *CAPSTONE_FORBIDDEN),
     mistakes=[
         Mistake("every epoch visited the batches in the same order: make rng = "
                 "np.random.default_rng(seed) once, before the epoch loop, and pass it to "
@@ -560,7 +587,9 @@ register(Spec(
 
 
 # ---------------------------------------------------------------- the digits model
-DIGITS_THRESHOLD = 0.97
+# measured over 40 initialisations and shufflings of the lesson's recipe (benchmarks/bench_private_digits.py
+# --runs 40; README "Lesson 11's accuracy bar"): the public accuracy spans 0.9667-0.9806
+DIGITS_THRESHOLD = 0.96
 
 
 def _b64(a) -> list:
@@ -574,11 +603,18 @@ def network_record(model) -> dict:
     """What the grader needs to rebuild ``model``: each layer's activation, ``W`` and ``b``.
 
     ``{"layers": [{"activation": "relu", "W": [shape, base64 float64], "b": [...]}, ...]}``
-    for a ``Sequential`` of ``Dense`` layers; ``{"not_network": type name}`` otherwise.
+    for a network whose ``layers`` each hold ``W``, ``b`` and an ``activation`` name (ann_core's
+    ``Sequential`` of ``Dense`` layers, or lesson 11's ``Network`` of ``Layer`` objects built on the
+    learner's toolbox); ``{"not_network": type name}`` otherwise. The grader rebuilds the network
+    from these numbers with its own code and measures it, so nothing else of ``model`` counts.
     """
-    from ..layers import Dense
+    from ..activations import ACTIVATIONS
 
-    if not isinstance(model, Sequential) or not all(isinstance(layer, Dense) for layer in model.layers):
+    layers = getattr(model, "layers", None)
+    if not isinstance(layers, list | tuple) or not layers or not all(
+            isinstance(getattr(layer, "activation", None), str) and layer.activation in ACTIVATIONS
+            and isinstance(getattr(layer, "W", None), np.ndarray) and isinstance(getattr(layer, "b", None), np.ndarray)
+            for layer in layers):
         return {"not_network": type(model).__name__}
     try:
         return {"layers": [{"activation": str(layer.activation), "W": _b64(layer.W), "b": _b64(layer.b)}
@@ -605,7 +641,7 @@ def check_digits_accuracy(model, threshold: float = DIGITS_THRESHOLD) -> None:
         raise CheckFailed(f"{name}: model is None, so Exercise 3 is not implemented yet: build and "
                           "train the network in the cell above, leaving it in `model`.")
     if not callable(getattr(model, "predict", None)):
-        raise CheckFailed(f"{name}: model should be the trained network (a Sequential), but it is "
+        raise CheckFailed(f"{name}: model should be the trained network (a Network), but it is "
                           f"{_describe(model)}, which has no predict method.")
     _, _, X_test, y_test = digits()
     res = call(model.predict, (X_test,))
@@ -615,8 +651,8 @@ def check_digits_accuracy(model, threshold: float = DIGITS_THRESHOLD) -> None:
     pred = np.asarray(res.value)
     if pred.shape != y_test.shape:
         raise CheckFailed(f"{name}: model.predict(X_test) should return one label per image, shape "
-                          f"{y_test.shape}, but returned shape {pred.shape}: is the last layer "
-                          "Dense(64, 10, 'softmax')?")
+                          f"{y_test.shape}, but returned shape {pred.shape}: is the last layer a "
+                          "softmax layer of 10 units?")
     n_right = int(np.sum(pred == y_test))
     acc = n_right / len(y_test)
     if not acc >= threshold:
