@@ -175,7 +175,8 @@ def test_a_valid_order_other_than_depth_first_passes():
     ("def autodiff_backward(root):\n    ad.backward(root)\n", "autodiff_backward"),
     # the same lesson's reference (ann_core's topological_order) is withheld too: build on your own
     ("def autodiff_backward(root):\n    root.grad = 1.0\n    for node in reversed(ad.topological_order(root)):\n"
-     "        for parent, local in zip(node.parents, node.local_grads):\n            parent.grad += local * node.grad\n",
+     "        for parent, local in zip(node.parents, node.local_grads):\n"
+     "            parent.grad += local * node.grad\n",
      "autodiff_backward"),
 ])
 def test_ann_cores_own_autodiff_is_withheld(source, name):

@@ -400,13 +400,10 @@ EARLIER_REFERENCES = tuple(
     }.items()
     for name in names
 )
-# The activations themselves are left out of ``forbidden``: ann_core's ``Dense.forward`` computes them, and
-# the checks hand ann_core networks to train_step and fit, so the grader's static own-work check, which
-# cannot tell a learner's ``net.forward`` from ann_core's, would flag every train_step. They are held out
-# by tests/test_capstone.py (the solution runs with every name of EARLIER_REFERENCES disabled).
-_ACTIVATIONS_COMPUTED_BY_DENSE = {f"ann_core.activations.{n}" for n in ("sigmoid", "tanh", "relu", "leaky_relu",
-                                                                        "softmax")}
-CAPSTONE_FORBIDDEN = tuple(d for d in EARLIER_REFERENCES if d not in _ACTIVATIONS_COMPUTED_BY_DENSE)
+# All of them are withheld from lesson 11's grading kernel (the activations too: the checks' ann_core
+# networks compute theirs with the kernels, which stay); tests/test_capstone.py also runs the solution
+# with every one of them disabled outside the checks.
+CAPSTONE_FORBIDDEN = EARLIER_REFERENCES
 
 register(Spec(
     "train_step", ref.train_step, _step_cases,
