@@ -48,6 +48,10 @@ def run_item(name: str, namespace: dict) -> tuple[bool, str]:
     return True, ""
 
 
+def _points(n: float) -> str:
+    return f"{n:g} point" + ("" if n == 1 else "s")
+
+
 def _short(text: str, width: int = 100) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -69,7 +73,7 @@ def progress(items: dict[str, float], namespace: dict, lesson: str = "", out=Non
     best = float(sum(items.values()))
     if grading():
         print(f"{title}: the grader scores this notebook from its test cells ({best:g} points)"
-              + (f"; the instructor grades the written answers ({sum(written.values()):g} points)." if written
+              + (f"; the written answers ({_points(sum(written.values()))}) are graded by the instructor." if written
                  else "."), file=out)
         return
     results = [(name, pts, *run_item(name, namespace)) for name, pts in items.items()]
