@@ -348,7 +348,7 @@ class _Grading:
         written = [i for i in result.items if i.manual and not i.adjustment.startswith(_BY_HAND)]
         if written:  # their points are pending until someone grades them in formgrader
             message += (f"; {MANUAL}: {', '.join(i.name for i in written)} "
-                        f"({sum(i.max_score for i in written):g} points pending)")
+                        f"({_points(sum(i.max_score for i in written))} pending)")
         notes = nb.metadata.get("autograder", {}).get("notes", [])
         if notes:
             message += " (" + "; ".join(clean(n, 150) for n in notes) + ")"
@@ -447,6 +447,10 @@ def _duration(seconds: float) -> str:
         if seconds >= size:
             return f"{seconds / size:.1f} {unit}"
     return f"{seconds:.0f} s"
+
+
+def _points(n: float) -> str:
+    return f"{n:g} point" + ("" if n == 1 else "s")
 
 
 def _num(x: float) -> str:
