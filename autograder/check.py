@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .execute import NotebookError, read
-from .score import score_notebook
+from .score import autograded_total, score_notebook
 
 INDENT = 6
 
@@ -108,13 +108,16 @@ def check(path: Path, timeout: int = 60, out=sys.stdout) -> int:
         return 2
     width = max(len(i.name) for i in items)
     for i in items:
+        if i.manual:  # a written question: no test can score it
+            print(f"✎ {i.name:<{width}}  –/{i.max_score:g}  {i.message}", file=out)
+            continue
         mark = "✔" if i.status == "passed" else "✘"
         line = f"{mark} {i.name:<{width}}  {i.score:g}/{i.max_score:g}"
         print(line, file=out)
         if i.status != "passed":
             for text in message_lines(_message(i), " " * INDENT, " " * (INDENT + 2))[:6]:
                 print(text, file=out)
-    total, best = sum(i.score for i in items), sum(i.max_score for i in items)
+    total, best = autograded_total(items)  # the written questions' points come from the instructor
     if problem:
         print(f"! {problem}", file=out)
     print(f"Score: {total:g}/{best:g}" + ("  — all checks pass." if total == best else
@@ -172,11 +175,10 @@ def lesson_status(lesson: str, path: Path, timeout: int = 60) -> LessonStatus:
     if untouched(nb):
         return LessonStatus(lesson, "not started")
     nb, problem = grade_like(nb, path, timeout)
-    items = score_notebook(nb)
+    items = [i for i in score_notebook(nb) if i.autograded]  # written questions: graded by the instructor
     passed = sum(i.status == "passed" for i in items)
     s = LessonStatus(lesson, "done" if items and passed == len(items) and not problem else "in progress",
-                     passed, len(items), sum(i.score for i in items), sum(i.max_score for i in items),
-                     problem[:80])
+                     passed, len(items), *autograded_total(items), problem[:80])
     return s
 
 

@@ -68,7 +68,8 @@ def write_page(result, nb, path) -> None:
     from html import escape
     from pathlib import Path
 
-    mark = {"passed": "✔ passed"}
+    mark = {"passed": "✔ passed", "needs manual grading": "✎ to be graded by your instructor",
+            "graded": "✎ graded by your instructor"}  # the last two: written questions
     rows = "".join(
         f"<tr><td><code>{escape(i.name)}</code></td><td>{i.score:g} / {i.max_score:g}</td>"
         f"<td class='{escape(i.status.replace(' ', ''))}'>{escape(mark.get(i.status, '✘ ' + i.status))}</td>"

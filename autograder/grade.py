@@ -48,9 +48,11 @@ from .execute import Job, NotebookError, close_kernels, execute_job, read, warm_
 from .feedback import write_page
 from .integrity import lesson_withheld
 from .sandbox import find_bwrap, probe
-from .score import Item, clean, score_notebook, test_cells
+from .score import Item, answer_cells, clean, graded_cells, score_notebook
 from .steps import FINISH, PREPARE, Submission
 
+_BY_HAND = "written answer graded by the instructor:"
+MANUAL = "written answers to grade in formgrader"
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 GRADE_FIELDS = ["student_id", "assignment", "score", "max_score", "status", "message", "adjustment"]
 ITEM_FIELDS = ["student_id", "assignment", "grade_id", "score", "max_score", "status", "message", "adjustment"]
@@ -327,8 +329,9 @@ class _Grading:
         What the instructor set by hand (a manual score, extra credit, a comment) is kept,
         as nbgrader's ``SaveAutoGrades`` keeps it, and counts.
         """
+        written = {id(c) for c in answer_cells(self.released[lesson])}
         items = [Item(c.metadata.nbgrader["grade_id"], 0.0, float(c.metadata.nbgrader.get("points", 0)),
-                      status, message) for c in test_cells(self.released[lesson])]
+                      status, message, manual=id(c) in written) for c in graded_cells(self.released[lesson])]
         result = Result(student, lesson, 0.0, sum(i.max_score for i in items), status, message, items)
         if STUDENT_ID.match(student):
             with self.session() as gb:
@@ -348,8 +351,12 @@ class _Grading:
         """Scores from the gradebook; statuses and messages from the autograded notebook ``nb``."""
         result = Result(student, lesson, 0.0, 0.0, "graded", "", score_notebook(nb))
         self._adjust(gb, result)
-        failed = [i.name for i in result.items if i.status != "passed"]
+        failed = [i.name for i in result.items if i.autograded and i.status != "passed"]
         message = "all items pass" if not failed else "failed: " + ", ".join(failed)
+        written = [i for i in result.items if i.manual and not i.adjustment.startswith(_BY_HAND)]
+        if written:  # their points are pending until someone grades them in formgrader
+            message += (f"; {MANUAL}: {', '.join(i.name for i in written)} "
+                        f"({_points(sum(i.max_score for i in written))} pending)")
         notes = nb.metadata.get("autograder", {}).get("notes", [])
         if notes:
             message += " (" + "; ".join(clean(n, 150) for n in notes) + ")"
@@ -379,6 +386,14 @@ class _Grading:
             g = gb.find_grade(item.grade_id, lesson, lesson, student)
             auto = float(g.auto_score or 0.0)
             item.score, item.max_score = float(g.score), float(g.max_score)
+            if item.manual:  # a written question: only a person scores it
+                if g.manual_score is not None:
+                    item.status, item.message = "graded", ""
+                    item.adjustment = f"{_BY_HAND} {float(g.manual_score):g} of {item.max_score:g}"
+                comment = comments.pop(item.name, None) or comments.pop(item.grade_id, None)
+                if comment:
+                    item.adjustment = "; ".join(filter(None, [item.adjustment, f"instructor's comment: {comment}"]))
+                continue
             if status_from_auto:
                 if auto >= item.max_score:
                     item.status, item.message = "passed", ""
@@ -440,6 +455,10 @@ def _duration(seconds: float) -> str:
         if seconds >= size:
             return f"{seconds / size:.1f} {unit}"
     return f"{seconds:.0f} s"
+
+
+def _points(n: float) -> str:
+    return f"{n:g} point" + ("" if n == 1 else "s")
 
 
 def _num(x: float) -> str:

@@ -8,6 +8,12 @@ own explanation, after ``grade`` the grader's (``verify.py`` replaces every test
 outputs). A test cell that never ran (the kernel died first) scores 0, not full
 points (``steps.MarkNotRun`` gives it an error before nbgrader saves the points).
 ``python -m autograder check`` and ``grade`` both read items through here.
+
+A *written question* is nbgrader's "manually graded answer" cell (``solution`` and
+``grade``, usually markdown): no code can score it. Its item has ``manual=True``, 0
+points pending and the status ``needs manual grading`` (``not answered`` while the cell
+is still the released text, which nbgrader scores 0 at once); formgrader shows it to
+whoever grades, and the points that person gives come back through the gradebook.
 """
 
 from __future__ import annotations
@@ -29,6 +35,11 @@ class Item:
     status: str
     message: str
     adjustment: str = ""  # what the instructor changed in the gradebook (grade.py), in words
+    manual: bool = False  # a written question: scored by a person in formgrader, not by a test
+
+    @property
+    def autograded(self) -> bool:
+        return not self.manual
 
     @property
     def name(self) -> str:
@@ -59,6 +70,36 @@ def test_cells(nb):
     return [c for c in nb.cells if c.cell_type == "code" and utils.is_grade(c) and not utils.is_solution(c)]
 
 
+def answer_cells(nb):
+    """The written questions of a notebook: nbgrader's manually graded answer cells (graded solutions)."""
+    return [c for c in nb.cells if utils.is_grade(c) and utils.is_solution(c)]
+
+
+def graded_cells(nb):
+    """Every cell with points, in notebook order: the test cells and the written questions."""
+    return [c for c in nb.cells if utils.is_grade(c) and (c.cell_type == "code" or utils.is_solution(c))]
+
+
+MANUAL = "needs manual grading"
+NOT_ANSWERED = "not answered"
+WRITTEN = "written question: graded by your instructor"
+
+
+def score_answer(cell) -> Item:
+    """A written question: 0 points pending until a person grades it (0 for good if unanswered)."""
+    grade_id = cell.metadata.nbgrader["grade_id"]
+    score, max_score = utils.determine_grade(cell)
+    if score is not None:  # nbgrader: the released text, unchanged
+        return Item(grade_id, 0.0, max_score, NOT_ANSWERED, f"{WRITTEN}; not answered yet", manual=True)
+    return Item(grade_id, 0.0, max_score, MANUAL, WRITTEN, manual=True)
+
+
+def autograded_total(items) -> tuple[float, float]:
+    """(score, max_score) of the autograded items only: what the tests decide."""
+    auto = [i for i in items if i.autograded]
+    return sum(i.score for i in auto), sum(i.max_score for i in auto)
+
+
 NOT_RUN = "the cell did not run (the kernel stopped or the time ran out before it)"
 
 
@@ -82,5 +123,5 @@ def score_cell(cell) -> Item:
 
 
 def score_notebook(nb) -> list[Item]:
-    """One ``Item`` per test cell, in notebook order."""
-    return [score_cell(c) for c in test_cells(nb)]
+    """One ``Item`` per test cell and per written question, in notebook order."""
+    return [score_answer(c) if utils.is_solution(c) else score_cell(c) for c in graded_cells(nb)]

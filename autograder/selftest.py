@@ -2,7 +2,9 @@
 
 For every lesson a synthetic class is graded through the real pipeline (``grade``):
 
-* ``solution``  — the instructor's solution: must score 100 %;
+* ``solution``  — the instructor's solution: must score 100 % of the *autograded* points,
+  and each written question (a manually graded answer cell) must be left to a person:
+  status ``needs manual grading``, its points pending (0 until formgrader gives them);
 * ``untouched`` — the released lesson as is: must score 0;
 * ``mutant-K``  — every graded function replaced by its K-th *known mistake*, the
   plausible wrong implementations listed in ``ann_core.checks`` (K = 1, 2, … until
@@ -28,6 +30,7 @@ from ann_core.checks import SPECS
 
 from .course import Course
 from .grade import grade
+from .score import MANUAL, autograded_total
 from .submissions import graded_functions, learner_notebook, write
 
 
@@ -96,8 +99,12 @@ def selftest(course: Course, lessons: list[str] | None = None, workers: int = 2,
     for r in results:
         key = (r.student_id, r.assignment)
         if r.student_id == "solution":
-            outcomes.append(Outcome(r.assignment, "solution", r.score == r.max_score > 0,
-                                    f"{r.score:g}/{r.max_score:g} {r.message}"))
+            got, best = autograded_total(r.items)
+            written = [i for i in r.items if i.manual]
+            pending = all(i.status == MANUAL and i.score == 0 for i in written)
+            outcomes.append(Outcome(r.assignment, "solution", got == best > 0 and r.score == got and pending,
+                                    f"{got:g}/{best:g} autograded, {len(written)} written "
+                                    f"({'pending' if pending else 'NOT pending'}) {r.message}"))
         elif r.student_id == "untouched":
             outcomes.append(Outcome(r.assignment, "untouched", r.score == 0, f"{r.score:g}/{r.max_score:g}"))
         elif key in planted:
@@ -116,10 +123,12 @@ def selftest(course: Course, lessons: list[str] | None = None, workers: int = 2,
     for o in outcomes:
         if not o.ok:
             out(f"✘ {o.lesson:<22}{o.what[:70]:<72}{o.detail}")
+    written = {r.assignment: sum(i.manual for i in r.items) for r in results if r.student_id == "solution"}
     for lesson in lessons:
         mine = {o.what: o for o in outcomes if o.lesson == lesson and o.what in ("solution", "untouched")}
         m = [o for o in outcomes if o.lesson == lesson and o.what not in ("solution", "untouched")]
-        out(f"{lesson:<22} solution {'100%' if mine['solution'].ok else 'WRONG'}  untouched "
+        hand = f" (+{written[lesson]} written: {MANUAL})" if written.get(lesson) else ""
+        out(f"{lesson:<22} solution {'100%' if mine['solution'].ok else 'WRONG'}{hand}  untouched "
             f"{'0' if mine['untouched'].ok else 'WRONG'}  mutants killed "
             f"{sum(o.ok or o.detail.startswith('killed') for o in m)}/{len(m)}, named {sum(o.ok for o in m)}/{len(m)}")
     out(f"mutation score: {killed}/{len(mutants)} killed ({100 * killed / max(len(mutants), 1):.0f} %), "

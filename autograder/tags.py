@@ -103,11 +103,18 @@ def graded_items(cells) -> list[tuple[str, float]]:
     return items
 
 
-def progress_cells(lesson: str, items) -> tuple[dict, dict]:
+def written_items(cells) -> list[tuple[str, float]]:
+    """The written questions: nbgrader's manually graded answer cells (markdown, graded solutions)."""
+    return [(nbg(c)["grade_id"], float(nbg(c).get("points", 0))) for c in cells
+            if c["cell_type"] == "markdown" and nbg(c).get("grade") and nbg(c).get("solution")]
+
+
+def progress_cells(lesson: str, items, written=()) -> tuple[dict, dict]:
     pts = ", ".join(f'"{n}": {p:g}' for n, p in items)
+    extra = (", written={" + ", ".join(f'"{n}": {p:g}' for n, p in written) + "}") if written else ""
     code = ("# Runs the visible check of every exercise again and adds up your points (it never stops Run All).\n"
             "from ann_core.checks.progress import progress\n"
-            f"progress({{{pts}}}, globals(), lesson=\"{lesson}\")")
+            f"progress({{{pts}}}, globals(), lesson=\"{lesson}\"{extra})")
     md = {"cell_type": "markdown", "id": MD_ID, "metadata": {},
           "source": "## Where you stand\n\nRun the cell below (or *Run All*) to see which exercises pass and your "
                     "points so far. Before you hand in, run `python -m autograder check` on this notebook, as "
@@ -148,7 +155,7 @@ def edit(path: Path) -> dict:
             n_tagged += 1
 
     lesson = path.stem.split("_", 1)[0]
-    md, code = progress_cells(lesson, graded_items(cells))
+    md, code = progress_cells(lesson, graded_items(cells), written_items(cells))
     if CODE_ID in old and src(old[CODE_ID]) == code["source"]:
         code = old[CODE_ID]  # keep its stored outputs when nothing changed
     if MD_ID in old and src(old[MD_ID]) == md["source"]:

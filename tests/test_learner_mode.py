@@ -138,8 +138,12 @@ def test_every_lesson_ends_with_where_you_stand_listing_its_graded_items():
             continue
         last = nb.cells[-1]
         assert "progress(" in last.source, lesson
-        listed = re.findall(r'"(\w+)": [\d.]+', last.source)
+        auto, _, written = last.source.partition("written=")  # written questions: listed apart, not checked
+        listed = re.findall(r'"(\w+)": [\d.]+', auto)
         assert listed == items, lesson
+        questions = [c.metadata.nbgrader["grade_id"] for c in nb.cells if c.cell_type == "markdown"
+                     and c.metadata.get("nbgrader", {}).get("grade") and c.metadata.nbgrader.get("solution")]
+        assert re.findall(r'"(\w+)": [\d.]+', written) == questions, lesson
 
 
 # ---------------------------------------------------------------- course status

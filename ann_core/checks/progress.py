@@ -48,23 +48,33 @@ def run_item(name: str, namespace: dict) -> tuple[bool, str]:
     return True, ""
 
 
+def _points(n: float) -> str:
+    return f"{n:g} point" + ("" if n == 1 else "s")
+
+
 def _short(text: str, width: int = 100) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def progress(items: dict[str, float], namespace: dict, lesson: str = "", out=None) -> None:
+def progress(items: dict[str, float], namespace: dict, lesson: str = "", out=None,
+             written: dict[str, float] | None = None) -> None:
     """Print where the learner stands in ``items`` (exercise name → points).
 
     Returns None, so that the cell shows only the printed lines (nbval compares them).
 
     ``items`` follow the notebook's order; ``namespace`` is the notebook's ``globals()``.
+    ``written`` (grade id → points) are the written questions: listed, not checked, since
+    the instructor grades them; their points are not in the total.
     """
+    written = written or {}
     out = out or __import__("sys").stdout
     title = f"Where you stand in lesson {lesson}" if lesson else "Where you stand"
     best = float(sum(items.values()))
     if grading():
-        print(f"{title}: the grader scores this notebook from its test cells ({best:g} points).", file=out)
+        print(f"{title}: the grader scores this notebook from its test cells ({best:g} points)"
+              + (f"; the written answers ({_points(sum(written.values()))}) are graded by the instructor." if written
+                 else "."), file=out)
         return
     results = [(name, pts, *run_item(name, namespace)) for name, pts in items.items()]
     got = float(sum(pts for _, pts, ok, _ in results if ok))
@@ -75,6 +85,8 @@ def progress(items: dict[str, float], namespace: dict, lesson: str = "", out=Non
         mark, score = ("✔", pts) if ok else ("✘", 0)
         line = f"  {mark} {name:<{width}}  {score:g}/{pts:g}"
         print(line + ("" if ok else "  " + _short(msg)), file=out)
+    for name, pts in written.items():
+        print(f"  ✎ {name:<{width}}  –/{pts:g}  written question: graded by your instructor", file=out)
     bar = "█" * n_ok + "░" * (len(results) - n_ok)
     print(f"{bar}  {n_ok} of {len(results)} exercises pass: {got:g}/{best:g} points so far.", file=out)
     todo = [name for name, _, ok, _ in results if not ok]
