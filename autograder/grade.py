@@ -28,7 +28,6 @@ again (``--force`` re-runs everything).
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
 import json
 import os
@@ -47,6 +46,7 @@ from .course import Course, api, course_settings, nbgrader_config
 from .execute import Job, NotebookError, close_kernels, execute_job, read, warm_up
 from .feedback import write_page
 from .sandbox import find_bwrap, probe
+from .sanitize import csv_writer
 from .score import Item, clean, score_notebook, test_cells
 from .steps import FINISH, PREPARE, Submission
 
@@ -442,7 +442,7 @@ def _write_csv(path: Path, header, rows) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     with tmp.open("w", newline="") as fh:
-        w = csv.writer(fh)
+        w = csv_writer(fh)
         w.writerow(header)
         w.writerows(rows)
     tmp.replace(path)

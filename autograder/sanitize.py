@@ -21,12 +21,16 @@ allow-list of output types for everything else.
 * **cell tags** that are not plain words are dropped (nbconvert writes them into a ``class``),
   and the notebook's widget state (``metadata.widgets``) is removed.
 
+``csv_cell`` does the same for spreadsheets: every CSV the project writes (``grades.csv``,
+``items.csv``, the report's, ``export``'s, ``import-report.csv``) goes through ``csv_writer``.
+
 Stream text, errors and code are left alone: nbconvert and formgrader escape them, and
 the grade comes from the test cells' errors, which this step never touches.
 """
 
 from __future__ import annotations
 
+import csv
 import re
 from functools import lru_cache
 
@@ -207,3 +211,47 @@ class Sanitize(Preprocessor):
         if sub is not None:
             sub.notes += notes
         return nb, resources
+
+
+# ---------------------------------------------------------------- CSV cells
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A CSV cell a spreadsheet will not run: text starting with ``= + - @``, tab or CR gets the
+    usual ``'`` prefix (formula injection); numbers, and text that is a number (``-1.5``), stay."""
+    if not isinstance(value, str) or not value.startswith(FORMULA):
+        return value
+    try:
+        float(value)
+        return value
+    except ValueError:
+        return "'" + value
+
+
+class _SafeWriter:
+    def __init__(self, fh, **kwargs):
+        self._w = csv.writer(fh, **kwargs)
+
+    def writerow(self, row):
+        return self._w.writerow([csv_cell(v) for v in row])
+
+    def writerows(self, rows):
+        for row in rows:
+            self.writerow(row)
+
+
+def csv_writer(fh, **kwargs) -> _SafeWriter:
+    """``csv.writer`` whose every cell goes through ``csv_cell``: how the project writes each CSV."""
+    return _SafeWriter(fh, **kwargs)
+
+
+def make_csv_safe(path) -> None:
+    """Rewrite a CSV written by someone else (nbgrader's export) with ``csv_cell`` on every cell."""
+    from pathlib import Path
+
+    path = Path(path)
+    with path.open(newline="") as fh:
+        rows = list(csv.reader(fh))
+    with path.open("w", newline="") as fh:
+        csv_writer(fh).writerows(rows)
