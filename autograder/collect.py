@@ -332,10 +332,16 @@ def register_students(course: Course, out: Path, records: list[Imported], roster
                 last, first = name.split(",", 1)
             else:  # Moodle: "Ada Lovelace"
                 first, _, last = name.rpartition(" ")
+            first, last = _plain(first), _plain(last)  # formgrader writes names into its pages as they are
             info = {k: v.strip() for k, v in (("first_name", first), ("last_name", last),
                                               ("email", known.get(sid, {}).get("email", ""))) if v.strip()}
             gb.update_or_create_student(sid, **info)
     return len(people)
+
+
+def _plain(name: str) -> str:
+    """A name as text only: without the characters that make HTML (``<``, ``>``, ``&``, quotes, backticks)."""
+    return re.sub(r"[<>&\"`]", "", name)
 
 
 def duedates(course: Course, out: Path) -> dict:

@@ -100,7 +100,8 @@ def policy(hashes: list[str]) -> str:
 
 
 def skeleton(nb):
-    """``nb`` without anything a learner wrote or displayed: what formgrader's own page is made of."""
+    """``nb`` without anything a learner wrote or displayed: what formgrader's own page is made of
+    (``_TwoRenderings`` also replaces the learner's name, which formgrader writes into the page)."""
     nb = copy.deepcopy(nb)
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
@@ -125,6 +126,8 @@ class _TwoRenderings:
         html, out = self._exporter.from_filename(filename, resources=copy.deepcopy(resources), **kw)
         nb = nbformat.read(filename, as_version=4)
         again = copy.deepcopy(resources) or {}
+        for key in ("first_name", "last_name"):  # from the gradebook, i.e. from the learner or the LMS
+            again[key] = "name"
         again["metadata"] = copy.deepcopy(out.get("metadata", {}))
         bare, _ = self._exporter.from_notebook_node(skeleton(nb), resources=again)
         self._request.autograder_script_hashes = script_hashes(bare)

@@ -37,6 +37,7 @@ from functools import lru_cache
 import nh3
 from nbconvert.preprocessors import Preprocessor
 from nbformat import NotebookNode
+from traitlets import Bool
 
 # ---------------------------------------------------------------- the allow-lists
 TAGS = (set(nh3.ALLOWED_TAGS) - {"map", "area"}) | {"tfoot"}
@@ -204,6 +205,8 @@ def clean_notebook(nb: NotebookNode, released: NotebookNode | None = None) -> li
 class Sanitize(Preprocessor):
     """The grading step (last of ``steps.FINISH``; also in nbgrader's ``GenerateFeedback``):
     ``clean_notebook`` on the autograded notebook, the released lesson's markdown trusted."""
+
+    enabled = Bool(True, help="Whether learner content is sanitized (never turn it off)").tag(config=True)
 
     def preprocess(self, nb, resources):
         sub = resources.get("autograder")

@@ -87,6 +87,18 @@ def test_exports_with_hostile_moodle_names(course, tmp_path):
     assert generic[0]["total"] == "0" and generic[0][LESSON] == "0"  # numbers stay numbers
 
 
+def test_learner_names_reach_the_gradebook_as_text(course, tmp_path):
+    """Formgrader writes a learner's name into its submission page as it is: no HTML in names."""
+    from nbgrader.api import Gradebook
+
+    from autograder.collect import Imported
+
+    register_students(course, tmp_path, [Imported("x", student_id="m", name='<img src=x onerror="a()"> O\'Neil&co')])
+    with Gradebook(f"sqlite:///{tmp_path / 'nbgrader' / 'gradebook.db'}", COURSE_ID) as gb:
+        s = gb.find_student("m")
+        assert (s.first_name, s.last_name) == ("img src=x onerror=a()", "O'Neilco")
+
+
 def test_grades_items_and_report_csvs(tmp_path):
     from autograder.grade import GRADE_FIELDS, ITEM_FIELDS, _write_csv
     from autograder.report import report
