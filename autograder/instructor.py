@@ -44,7 +44,7 @@ from pathlib import Path
 
 from tornado.web import OutputTransform
 
-MATHJAX = "https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/"  # nbconvert's default MathJax, its folder only
+MATHJAX = "https://cdnjs.cloudflare.com/ajax/libs/mathjax/"  # nbconvert's MathJax (latest.js picks the 2.7.x folder)
 SANDBOX = ("sandbox; default-src 'none'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
            "font-src 'self' data:; frame-ancestors 'self'")
 _GRADING = asyncio.Lock()  # one grade run at a time: one gradebook writer
