@@ -139,10 +139,12 @@ def clean_markdown(source: str) -> str:
 
 # ---------------------------------------------------------------- a notebook
 def clean_output(out: NotebookNode) -> int:
-    """Make one output inert in place; returns how many of its representations were removed."""
+    """Make one output inert in place; returns how many of its representations were removed
+    (widget views not counted: their ``text/plain`` stays, and a tqdm bar is not worth a note)."""
     if out.get("output_type") not in ("display_data", "execute_result"):
         return 0
     data, removed = out.get("data", {}), 0
+    had = bool(data)
     for mime in list(data):
         value = data[mime]
         text = "".join(value) if isinstance(value, list) else value
@@ -156,8 +158,8 @@ def clean_output(out: NotebookNode) -> int:
             data[mime] = clean_markdown(text)
         else:  # application/javascript, widget views, text/x-…, anything unknown
             del data[mime]
-            removed += 1
-    if removed and not data:
+            removed += not mime.startswith("application/vnd.jupyter.widget")  # a progress bar is no news
+    if had and not data:
         data["text/plain"] = DROPPED
     meta = out.get("metadata")
     if isinstance(meta, dict):

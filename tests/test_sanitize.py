@@ -96,7 +96,7 @@ def test_a_notebook_is_inert_in_nbconvert_html_and_keeps_the_rest():
     assert out[6].evalue == "x<script>"  # errors (the grade) are never touched
     assert nb.cells[2].metadata["tags"] == ["raises-exception"]
     assert "widgets" not in nb.metadata
-    assert notes == ["2 output(s) that could run code in a browser were removed"]
+    assert notes == ["1 output(s) that could run code in a browser were removed"]
     after, _ = HTMLExporter(template_name="classic").from_notebook_node(nb)
     assert "__pwned" not in after and "onerror" not in after.split("<body")[1]
 
@@ -113,5 +113,5 @@ def test_sanitize_step_runs_in_finish_notes_and_never_touches_the_grade():
     before = [(i.grade_id, i.status, i.message) for i in score_notebook(copy.deepcopy(nb))]
     nb2, _ = Sanitize()(nb, {"autograder": sub})  # as steps.run calls it (a step that is off does nothing)
     assert [(i.grade_id, i.status, i.message) for i in score_notebook(nb2)] == before
-    assert sub.notes == ["2 output(s) that could run code in a browser were removed"]
+    assert sub.notes == ["1 output(s) that could run code in a browser were removed"]
     nbformat.validate(nb2)
