@@ -115,3 +115,22 @@ def test_sanitize_step_runs_in_finish_notes_and_never_touches_the_grade():
     assert [(i.grade_id, i.status, i.message) for i in score_notebook(nb2)] == before
     assert sub.notes == ["1 output(s) that could run code in a browser were removed"]
     nbformat.validate(nb2)
+
+
+def test_grades_own_feedback_page_shows_learner_text_as_text(tmp_path):
+    """``grade``'s feedback page: the learner's code, notes and messages escaped, under a policy
+    that allows no script even if something were not."""
+    from autograder.feedback import write_page
+    from autograder.grade import Result
+    from autograder.score import Item
+
+    hostile = VECTORS["img-onerror"] + VECTORS["script"]
+    nb = new_notebook(cells=[new_code_cell(hostile)])
+    nb.cells[0].metadata["nbgrader"] = {"solution": True, "grade_id": "sigmoid", "grade": False, "locked": False}
+    nb.metadata["autograder"] = {"notes": [hostile]}
+    result = Result("s1", "02_activations", 0.0, 1.0, "graded", hostile,
+                    [Item("test_sigmoid", 0.0, 1.0, "failed", hostile, adjustment=hostile)])
+    write_page(result, nb, tmp_path / "page.html")
+    page = (tmp_path / "page.html").read_text()
+    assert problems(page.split("<body>")[1]) == [] and page.count("&lt;script&gt;") >= 3  # shown, as text
+    assert "<meta http-equiv=\"Content-Security-Policy\"\ncontent=\"default-src 'none'" in page
