@@ -146,6 +146,9 @@ class ContentSecurityPolicy(OutputTransform):
         csp = self.policy_for(self.request.path, headers.get("Content-Type", ""), chunk if finishing else b"")
         if csp:
             headers["Content-Security-Policy"] = csp
+            # never revalidated: a 304's headers (the server's default policy, or one made from an
+            # empty body) would replace the policy the browser keeps with the page
+            headers["Cache-Control"] = "no-store"
         return status_code, headers, chunk
 
     def transform_chunk(self, chunk, finishing):
