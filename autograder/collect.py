@@ -15,7 +15,9 @@ with nbgrader's ``timestamp.txt`` beside the notebook (the time it was handed in
   puts each learner's files in ``<Full Name>_<id>_assignsubmission_file_/`` (or prefixes the
   file name with it). A roster maps LMS identities to student ids; without one the
   Canvas login, or the Moodle name made into an id (``Ada Lovelace`` → ``ada_lovelace``),
-  is the student id. Whatever cannot be matched is reported, never guessed.
+  is the student id. Whatever cannot be matched is reported, never guessed. Nothing is
+  followed or written outside: absolute paths, ``..``, symbolic links (in a zip or the folder)
+  and files over ``MAX_BYTES`` (counted while decompressing) are refused, each with its reason.
 """
 
 from __future__ import annotations

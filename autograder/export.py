@@ -11,6 +11,9 @@ less its late penalty, exactly the ``score`` of ``nbgrader export`` and of ``gra
   the ``SIS Login ID``);
 * ``DIR/export/lms-generic.csv``: ``student_id, name, lms_id, email``, one column per lesson,
   and ``total`` (Moodle's grade import, or any spreadsheet: map ``student_id`` or ``email``).
+
+No cell of either begins a spreadsheet formula (``sanitize.csv_cell``: a learner named
+``=HYPERLINK(…)`` in the LMS is written ``'=HYPERLINK(…)``); numbers stay numbers.
 """
 
 from __future__ import annotations
