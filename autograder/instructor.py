@@ -15,7 +15,9 @@ Loaded through ``jupyter/instructor/jupyter_server_config.json`` (put on
      whatever the sanitizer missed;
    * formgrader's other pages (manage, gradebook, students) allow the inline scripts of the
      page as served: learner data reaches them later, through formgrader's JSON API, and
-     anything that data could inject into the page is not on the list;
+     anything that data could inject into the page is not on the list. A path with HTML or
+     quote characters gets no inline script at all (formgrader writes ids from the path into
+     its scripts: a crafted link would otherwise be hashed with the page);
    * files of the course served as they are (``/files/``, ``/nbconvert/``, ``/view/``,
      a submission's own files): ``sandbox``, no script at all (nbgrader's feedback HTML,
      ``grade``'s feedback pages).
@@ -41,6 +43,7 @@ import re
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote
 
 from tornado.web import OutputTransform
 
@@ -162,6 +165,8 @@ class ContentSecurityPolicy(OutputTransform):
         if re.match(base + r"/formgrader/submissions/[^/]+/?$", path):
             return policy(getattr(self.request, "autograder_script_hashes", []))  # none rendered: none allowed
         if re.match(base + r"/formgrader(/|$)", path) and "html" in content_type:
+            if re.search(r"[<>\"'`&\\]", unquote(path)):  # formgrader echoes ids from the path into its scripts
+                return policy([])
             return policy(script_hashes(body.decode("utf-8", "replace")))
         return None
 

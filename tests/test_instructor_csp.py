@@ -43,6 +43,8 @@ def test_each_path_gets_its_policy():
     # formgrader's other pages: their own inline scripts as served
     assert _csp("/formgrader/manage_assignments", hostile) == policy(script_hashes(hostile.decode()))
     assert _csp("/formgrader/api/assignments", b"[]", content_type="application/json") is None
+    # a crafted link: an id from the path that formgrader would write into its inline script
+    assert _csp("/formgrader/manage_students/%22%3Bsteal()%3B%22", hostile) == policy([])
     assert _csp("/lab") is None and _csp("/api/contents/x") is None
 
 
