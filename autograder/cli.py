@@ -167,6 +167,7 @@ def cmd_export(args) -> int:
 def cmd_formgrader(args) -> int:
     """JupyterLab for the instructor at formgrader, on the gradebook of DIR (nbgrader_config.py)."""
     from .course import OUT_ENV, course_config
+    from .lab import INSTRUCTOR, with_config_dir
 
     course, out = _course(), Path(args.out).resolve()
     if not out.is_relative_to(course.root.resolve()):
@@ -186,7 +187,7 @@ def cmd_formgrader(args) -> int:
     cmd += [a for a in args.jupyter_args if a != "--"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
-    env = dict(os.environ, **{OUT_ENV: str(out)})
+    env = with_config_dir(dict(os.environ, **{OUT_ENV: str(out)}), INSTRUCTOR)  # autograder.instructor
     print(f"formgrader on {out / 'nbgrader' / 'gradebook.db'}: " + " ".join(cmd), file=sys.stderr)
     os.chdir(course.root)  # nbgrader and formgrader read nbgrader_config.py from the working directory
     os.execvpe(cmd[0], cmd, env)

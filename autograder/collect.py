@@ -15,20 +15,26 @@ with nbgrader's ``timestamp.txt`` beside the notebook (the time it was handed in
   puts each learner's files in ``<Full Name>_<id>_assignsubmission_file_/`` (or prefixes the
   file name with it). A roster maps LMS identities to student ids; without one the
   Canvas login, or the Moodle name made into an id (``Ada Lovelace`` → ``ada_lovelace``),
-  is the student id. Whatever cannot be matched is reported, never guessed.
+  is the student id. Whatever cannot be matched is reported, never guessed. Nothing is
+  followed or written outside: absolute paths, ``..``, symbolic links (in a zip or the folder)
+  and files over ``MAX_BYTES`` (counted while decompressing) are refused, each with its reason.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 import re
+import stat
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .course import Course, api, course_config
+from .sanitize import csv_writer
 
 MAX_BYTES = 50 * 2**20  # a notebook larger than this is not imported (reported)
 CANVAS = re.compile(r"^(?P<login>[A-Za-z0-9.\-]+?)(?P<late>_LATE)?_(?P<uid>\d+)_(?P<sid>\d+)_(?P<file>.+)$")
@@ -126,20 +132,76 @@ class Imported:
     problem: str = ""  # why it was not imported ("" when it was)
 
 
+class Refused(Exception):
+    """A file of a download that is not imported, and why (a line of ``import-report.csv``)."""
+
+
+def _bounded(stream, limit: int = MAX_BYTES) -> bytes:
+    """All of ``stream``, refused as soon as more than ``limit`` bytes come out (whatever a header says)."""
+    chunks, total = [], 0
+    while chunk := stream.read(2**20):
+        total += len(chunk)
+        if total > limit:
+            raise Refused(f"larger than {limit // 2**20} MB once decompressed")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _unsafe_name(name: str) -> str:
+    """Why a name in a download may not be used as a path ("" when it may)."""
+    parts = name.replace("\\", "/").split("/")
+    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+        return "an absolute path in the download"
+    if ".." in parts:
+        return "a path with '..' in the download"
+    if "\0" in name:
+        return "a NUL character in the file name"
+    return ""
+
+
 def _entries(source: Path):
-    """``(relative name, read(), time)`` of every file in a zip or folder."""
+    """``(relative name, size, read(), time, refusal)`` of every file in a zip or folder.
+
+    ``refusal`` is why the entry is not imported (absolute path, ``..``, a symlink), else "".
+    ``read()`` returns the bytes, or raises ``Refused`` past ``MAX_BYTES``: counted while
+    decompressing or reading, never taken from the zip's header. Nothing is followed out of
+    ``source``: a symlink, in the zip or in the folder (file or directory), is refused.
+    """
     if source.is_file() and zipfile.is_zipfile(source):
         zf = zipfile.ZipFile(source)
         for info in zf.infolist():
-            if not info.is_dir():
-                yield info.filename, info.file_size, (lambda i=info: zf.read(i)), dt.datetime(*info.date_time)
-    elif source.is_dir():
-        for p in sorted(source.rglob("*")):
-            if p.is_file():
-                yield (p.relative_to(source).as_posix(), p.stat().st_size, p.read_bytes,
-                       dt.datetime.fromtimestamp(p.stat().st_mtime))
+            if info.is_dir():
+                continue
+            mode = info.external_attr >> 16
+            why = _unsafe_name(info.filename) or ("a symbolic link in the zip" if stat.S_ISLNK(mode) else "")
+            yield (info.filename, info.file_size, (lambda i=info: _bounded(zf.open(i))), dt.datetime(*info.date_time),
+                   why)
+    elif source.is_dir() and not source.is_symlink():
+        for top, dirs, files in os.walk(source):  # never into a symlinked directory
+            for d in sorted(dirs):
+                p = Path(top, d)
+                if p.is_symlink():
+                    yield p.relative_to(source).as_posix(), 0, bytes, dt.datetime.now(), "a symbolic link in the folder"
+            dirs[:] = sorted(d for d in dirs if not Path(top, d).is_symlink())
+            for f in sorted(files):
+                p = Path(top, f)
+                rel = p.relative_to(source).as_posix()
+                st = p.lstat()
+                if stat.S_ISLNK(st.st_mode):
+                    yield rel, 0, bytes, dt.datetime.now(), "a symbolic link in the folder"
+                elif not stat.S_ISREG(st.st_mode):
+                    yield rel, 0, bytes, dt.datetime.now(), "not a regular file"
+                else:
+                    yield rel, st.st_size, (lambda p=p: _read_regular(p)), dt.datetime.fromtimestamp(st.st_mtime), ""
     else:
         raise SystemExit(f"{source} is neither a zip file nor a folder of submissions")
+
+
+def _read_regular(path: Path) -> bytes:
+    """A file's bytes, not following a symlink put there since it was listed, at most ``MAX_BYTES``."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as fh:
+        return _bounded(fh)
 
 
 def _lesson_of(filename: str, known: list[str], default: str | None) -> str | None:
@@ -165,9 +227,12 @@ def import_lms(course: Course, source: Path, dest: Path, lesson: str | None = No
     known = course.lessons()
     duedates = duedates or {}
     records, chosen = [], {}
-    for name, size, load, when in _entries(source):
+    for name, size, load, when, refusal in _entries(source):
         rec = Imported(name)
         records.append(rec)
+        if refusal:
+            rec.problem = refusal
+            continue
         base = name.rsplit("/", 1)[-1]
         if base.startswith(".") or "__MACOSX" in name:
             rec.problem = "hidden or system file"
@@ -206,7 +271,7 @@ def import_lms(course: Course, source: Path, dest: Path, lesson: str | None = No
             rec.problem = f"{filename!r} names no lesson of the course (or several); use --lesson"
             continue
         if size > MAX_BYTES:
-            rec.problem = f"larger than {MAX_BYTES // 2**20} MB"
+            rec.problem = f"larger than {MAX_BYTES // 2**20} MB"  # as the header says; read() checks again
             continue
         m = RESUBMITTED.search(Path(filename).stem)
         utc = when.astimezone(dt.UTC)
@@ -222,11 +287,34 @@ def import_lms(course: Course, source: Path, dest: Path, lesson: str | None = No
         if key in chosen:
             chosen[key][1].problem = f"an older upload of {rec.lesson} by {rec.student_id}; the newest was imported"
         chosen[key] = (rank, rec, load)
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    inside = dest.resolve()
     for (student, les), (_, rec, load) in chosen.items():
+        try:
+            data = load()
+        except Refused as exc:
+            rec.problem = str(exc)
+            continue
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a header that lies about the size, say
+            rec.problem = f"damaged in the zip: {exc}"
+            continue
+        except OSError as exc:  # e.g. a symlink put in place of the file since it was listed
+            rec.problem = f"cannot be read: {exc.strerror or exc}"
+            continue
         folder = dest / student / les
+        if any(p.is_symlink() for p in (dest / student, folder)):
+            rec.problem = f"{folder} is a symbolic link: not written through"
+            continue
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{les}.ipynb").write_bytes(load())
-        (folder / "timestamp.txt").write_text(rec.timestamp)
+        if not folder.resolve().is_relative_to(inside):
+            rec.problem = f"{folder} is outside {dest}: not written"
+            continue
+        for name, content in ((f"{les}.ipynb", data), ("timestamp.txt", rec.timestamp.encode())):
+            target = folder / name
+            if target.is_symlink():
+                target.unlink()  # replaced, never written through
+            target.write_bytes(content)
     return records
 
 
@@ -246,10 +334,16 @@ def register_students(course: Course, out: Path, records: list[Imported], roster
                 last, first = name.split(",", 1)
             else:  # Moodle: "Ada Lovelace"
                 first, _, last = name.rpartition(" ")
+            first, last = _plain(first), _plain(last)  # formgrader writes names into its pages as they are
             info = {k: v.strip() for k, v in (("first_name", first), ("last_name", last),
                                               ("email", known.get(sid, {}).get("email", ""))) if v.strip()}
             gb.update_or_create_student(sid, **info)
     return len(people)
+
+
+def _plain(name: str) -> str:
+    """A name as text only: without the characters that make HTML (``<``, ``>``, ``&``, quotes, backticks)."""
+    return re.sub(r"[<>&\"`]", "", name)
 
 
 def duedates(course: Course, out: Path) -> dict:
@@ -266,7 +360,7 @@ def duedates(course: Course, out: Path) -> dict:
 def write_report(records: list[Imported], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as fh:
-        w = csv.writer(fh)
+        w = csv_writer(fh)
         w.writerow(["source", "student_id", "lesson", "timestamp", "late", "imported", "problem"])
         for r in records:
             w.writerow([r.source, r.student_id, r.lesson, r.timestamp, r.late, "no" if r.problem else "yes",

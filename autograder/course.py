@@ -117,6 +117,7 @@ def nbgrader_config(course: Course, workspace: Path, release_dir: Path, *,
     c.GenerateFeedback.preprocessors = [
         "nbgrader.preprocessors.GetGrades",
         "autograder.feedback.ConciseTestCells",
+        "autograder.sanitize.Sanitize",  # again: a notebook autograded before Sanitize existed
         "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     ]
     return c

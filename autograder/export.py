@@ -11,15 +11,18 @@ less its late penalty, exactly the ``score`` of ``nbgrader export`` and of ``gra
   the ``SIS Login ID``);
 * ``DIR/export/lms-generic.csv``: ``student_id, name, lms_id, email``, one column per lesson,
   and ``total`` (Moodle's grade import, or any spreadsheet: map ``student_id`` or ``email``).
+
+No cell of either begins a spreadsheet formula (``sanitize.csv_cell``: a learner named
+``=HYPERLINK(…)`` in the LMS is written ``'=HYPERLINK(…)``); numbers stay numbers.
 """
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from .collect import Roster
 from .course import Course, course_config
+from .sanitize import csv_writer, make_csv_safe
 
 CANVAS_ID_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 
@@ -61,6 +64,7 @@ def nbgrader_csv(course: Course, out: Path, dest: Path) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     with _gradebook(course, out) as gb:
         CsvExportPlugin(to=str(dest)).export(gb)
+    make_csv_safe(dest)  # learner names from an LMS are nbgrader's cells too
     return dest
 
 
@@ -72,7 +76,7 @@ def lms_csv(course: Course, out: Path, dest: Path, fmt: str = "canvas", roster: 
     students = sorted(set(table) | set(known))
     dest.parent.mkdir(parents=True, exist_ok=True)
     with dest.open("w", newline="") as fh:
-        w = csv.writer(fh)
+        w = csv_writer(fh)
         if fmt == "canvas":
             w.writerow(CANVAS_ID_COLUMNS + lessons)
             w.writerow(["Points Possible", "", "", "", ""] + [_num(maxima[k]) for k in lessons])

@@ -40,7 +40,11 @@ class ConciseTestCells(NbGraderPreprocessor):
 
 
 # ---------------------------------------------------------------- the page written by `grade`
-_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title><style>
+# Everything learner-made on it is escaped; the policy is a second layer wherever the page is opened
+# (from disk, a course web server): no script, frame, form or load of any kind, only its own style.
+_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy"
+content="default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'">
+<title>{title}</title><style>
 body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}}
 table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;
 vertical-align:top}}.passed{{color:#1a7f37}}.failed,.timeout,.missing,.invalid,.error{{color:#b42318}}

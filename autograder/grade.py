@@ -28,7 +28,6 @@ again (``--force`` re-runs everything).
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
 import json
 import os
@@ -48,6 +47,7 @@ from .execute import Job, NotebookError, close_kernels, execute_job, read, warm_
 from .feedback import write_page
 from .integrity import lesson_withheld
 from .sandbox import find_bwrap, probe
+from .sanitize import csv_writer
 from .score import Item, answer_cells, clean, graded_cells, score_notebook
 from .steps import FINISH, PREPARE, Submission
 
@@ -469,7 +469,7 @@ def _write_csv(path: Path, header, rows) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     with tmp.open("w", newline="") as fh:
-        w = csv.writer(fh)
+        w = csv_writer(fh)
         w.writerow(header)
         w.writerows(rows)
     tmp.replace(path)

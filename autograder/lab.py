@@ -16,7 +16,9 @@ this package, never through the user's own ``~/.jupyter``:
   A learner's own settings still win over these defaults.
 
 nbgrader's **Validate** button stays. ``--instructor`` starts JupyterLab on the course
-root with every nbgrader tool (Formgrader, Create Assignment, ...).
+root with every nbgrader tool (Formgrader, Create Assignment, ...), and ``jupyter/instructor/``
+first on ``JUPYTER_CONFIG_PATH``: the server extension ``autograder.instructor`` (formgrader's
+pages under a Content-Security-Policy, its Autograde button running ``grade``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent / "jupyter"
 LEARNER = HERE / "learner"
 NO_EXCHANGE = HERE / "no-exchange"
+INSTRUCTOR = HERE / "instructor"  # the server extension autograder.instructor (CSP, Autograde → grade)
 SETTINGS = HERE / "lab-settings"
 DEFAULT_EXCHANGE = "/srv/nbgrader/exchange"
 
@@ -64,6 +67,13 @@ def exchange_configured(root_dir: Path) -> bool:
     return Path(root).is_dir()
 
 
+def with_config_dir(env: dict, *dirs: Path) -> dict:
+    """``env`` with ``dirs`` first on ``JUPYTER_CONFIG_PATH`` (Jupyter reads them before the user's own)."""
+    old = env.get("JUPYTER_CONFIG_PATH")
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join([str(d) for d in dirs] + ([old] if old else []))
+    return env
+
+
 def command(root_dir: Path, *, instructor: bool = False, port: int | None = None, ip: str | None = None,
             open_browser: bool = True, exchange: bool | None = None, extra: list[str] | None = None,
             env: dict | None = None) -> tuple[list[str], dict]:
@@ -72,12 +82,12 @@ def command(root_dir: Path, *, instructor: bool = False, port: int | None = None
     root_dir = Path(root_dir).resolve()
     argv = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root_dir}",
             f"--LabApp.app_settings_dir={SETTINGS}"]
-    if not instructor:
+    if instructor:
+        with_config_dir(env, INSTRUCTOR)
+    else:
         if exchange is None:
             exchange = exchange_configured(root_dir)
-        dirs = [str(LEARNER)] + ([] if exchange else [str(NO_EXCHANGE)])
-        old = env.get("JUPYTER_CONFIG_PATH")
-        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(dirs + ([old] if old else []))
+        with_config_dir(env, LEARNER, *([] if exchange else [NO_EXCHANGE]))
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         argv.append("--ServerApp.allow_root=True")  # JupyterLab refuses root otherwise (containers)
     if port is not None:

@@ -15,6 +15,8 @@ import statistics
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from .sanitize import csv_writer
+
 
 def _read(path: Path) -> list[dict]:
     if not path.exists():
@@ -85,7 +87,7 @@ def report(out: Path, quiet: bool = False) -> Path:
 
 def _write(path, header, rows):
     with path.open("w", newline="") as fh:
-        w = csv.writer(fh)
+        w = csv_writer(fh)
         w.writerow(header)
         w.writerows(rows)
 

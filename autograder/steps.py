@@ -48,6 +48,7 @@ from nbgrader.preprocessors import (
     SaveAutoGrades,
 )
 
+from .sanitize import Sanitize
 from .score import NOT_RUN, test_cells
 from .verify import new_hidden_seeds, verify
 
@@ -229,7 +230,7 @@ class Verify(NbGraderPreprocessor):
 
 # ---------------------------------------------------------------- 5. score (nbgrader's)
 FINISH = [MarkNotRun, Verify, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-          AssignLatePenalties, CheckCellMetadata]
+          AssignLatePenalties, CheckCellMetadata, Sanitize]  # Sanitize: learner content inert (sanitize.py)
 
 
 def run(steps, nb, resources: ResourcesDict, config, gradebook=None) -> tuple[NotebookNode, ResourcesDict]:

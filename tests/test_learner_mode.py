@@ -212,7 +212,7 @@ def test_lab_command_learner_and_instructor(tmp_path):
     _, env = lab.command(tmp_path, exchange=True, env={"JUPYTER_CONFIG_PATH": "/mine"})
     assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep) == [str(lab.LEARNER), "/mine"]
     _, env = lab.command(tmp_path, instructor=True, env={})
-    assert "JUPYTER_CONFIG_PATH" not in env
+    assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep) == [str(lab.INSTRUCTOR)]  # autograder.instructor
 
 
 def test_exchange_is_detected_from_nbgraders_configuration(tmp_path):

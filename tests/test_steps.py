@@ -272,7 +272,8 @@ def test_a_failing_step_leaves_nothing_of_the_submission_in_the_gradebook(gradeb
 def test_prepare_and_finish_are_nbgraders_autograde_plus_the_courses_steps():
     from nbgrader.converters import Autograde
 
-    ours = {steps.RestoreCells, steps.NeutraliseDemos, steps.DrawHiddenSeeds, steps.MarkNotRun, steps.Verify}
+    ours = {steps.RestoreCells, steps.NeutraliseDemos, steps.DrawHiddenSeeds, steps.MarkNotRun, steps.Verify,
+            steps.Sanitize}
     autograde = Autograde()
     nbgraders = [c.__name__ for c in [*autograde.sanitize_preprocessors, *autograde.autograde_preprocessors]]
     assert [c.__name__ for c in steps.PREPARE + steps.FINISH if c not in ours] == \
