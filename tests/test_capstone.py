@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import copy
 import re
 import shutil
 from pathlib import Path
@@ -197,19 +196,26 @@ def test_held_out_lesson_11_solution_trains_on_the_learners_own_code(tmp_path):
     assert acc >= 0.97, _text(test_cell)
 
 
-def test_own_work_reads_the_toolbox_cell_as_code():
-    from autograder.integrity import OwnWork
+def test_a_toolbox_that_uses_ann_cores_loss_fails_train_step():
+    """Lesson 11 withholds every earlier reference the toolbox replaces (CAPSTONE_FORBIDDEN): a toolbox
+    whose loss is ann_core's makes the learner's train_step fail its check, which names the reference
+    (the grading kernel's ann_core has no such function at all: tests/test_own_work.py)."""
+    from ann_core import losses
+    from ann_core.checks import CheckFailed, check
+    from ann_core.checks.training import CAPSTONE_FORBIDDEN
 
-    nb = nbformat.read(SOLUTION, as_version=4)
-    released = nbformat.read(RELEASED, as_version=4)
-    own = OwnWork(nb, released)
-    assert own("train_step") == "" and own("fit") == ""
-    forged = copy.deepcopy(nb)
-    cell = next(c for c in forged.cells if c.source.startswith("%%toolbox"))
-    cell.source += "\nfrom ann_core.losses import categorical_cross_entropy\n"
-    own = OwnWork(forged, released)
-    for name in ("train_step", "fit"):
-        assert "ann_core.losses.categorical_cross_entropy" in own(name), name
+    assert {"ann_core.losses.categorical_cross_entropy_grad", "ann_core.optimizers.adam_update",
+            "ann_core.activations.relu", "ann_core.network.network_backward"} <= set(CAPSTONE_FORBIDDEN)
+
+    def train_step(net, X, Y, loss, optimizer):  # the solution's loop, with ann_core's loss gradient
+        P = net.forward(X)
+        value = float(losses.categorical_cross_entropy(Y, P))
+        net.backward(losses.categorical_cross_entropy_grad(Y, P))
+        optimizer.step(net.params, net.grads)
+        return value
+
+    with pytest.raises(CheckFailed, match=r"uses ann_core's losses\.categorical_cross_entropy"):
+        check("train_step", train_step, quiet=True)
 
 
 @pytest.mark.slow

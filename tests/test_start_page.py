@@ -56,13 +56,13 @@ def test_course_status_lists_the_start_page_and_never_runs_it(tmp_path, monkeypa
         shutil.copytree(COURSE.lessons_dir / lesson, tmp_path / lesson)
     _fill(tmp_path / "07_momentum" / "07_momentum.ipynb", "07_momentum")
     ran = []
-    real = check_module.execute
+    real = check_module.grade_like
 
-    def spy(nb, cwd, timeout):
-        ran.append(Path(cwd).name)
-        return real(nb, cwd, timeout)
+    def spy(nb, path, timeout=60):
+        ran.append(Path(path).parent.name)
+        return real(nb, path, timeout)
 
-    monkeypatch.setattr(check_module, "execute", spy)
+    monkeypatch.setattr(check_module, "grade_like", spy)
     assert check_module.lessons_in(tmp_path) == [START, "07_momentum", "08_adagrad"]
     out = io.StringIO()
     results = check_module.course_status(tmp_path, check_module.lessons_in(tmp_path), out=out)
