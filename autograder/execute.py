@@ -170,6 +170,9 @@ _WORKER: dict = {}
 def _worker_base() -> Path:
     """Per-process set-up, once: a private directory (``mkdtemp``, mode 0700, removed when the
     process ends) holding the sandbox kernelspec and a warm matplotlib font cache."""
+    if _WORKER.get("pid") != os.getpid():  # a forked pool worker inherits its parent's: make its own, so
+        _WORKER.clear()                      # that two workers never write one lesson's ann_core copy at once
+        _WORKER["pid"] = os.getpid()
     if "base" not in _WORKER:
         import atexit
         from multiprocessing import util

@@ -348,3 +348,23 @@ def test_the_checks_own_helpers_are_withheld_too():
                     "    return _nb(dY, caches, params, activations)\n")
     with pytest.raises(CheckFailed, match=r"uses checks\.network\._nb, one of the checks' own helpers"):
         check("network_backward", ns["network_backward"], quiet=True)
+
+
+def _child_base(_):
+    from autograder.execute import _worker_base
+
+    return str(_worker_base())
+
+
+def test_each_forked_worker_writes_its_own_copies():
+    """A pool worker forked from a process that graded already must not share its parent's work
+    directory: two workers writing the same lesson's ann_core copy there at once left a kernel an
+    empty package (seen as "cannot import name 'datasets' from 'ann_core' (unknown location)")."""
+    import multiprocessing
+
+    from autograder.execute import _worker_base
+
+    parent = str(_worker_base())
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        children = pool.map(_child_base, range(2), chunksize=1)
+    assert parent not in children and all(Path(c).name.startswith("ann-grade-") for c in children)
