@@ -39,6 +39,7 @@ from ann_core.checks.withhold import lesson_names, withheld
 from autograder import submissions as subs
 from autograder.integrity import build, graded_names, lesson_withheld
 from autograder.sandbox import probe
+from autograder.score import MANUAL, NOT_ANSWERED
 
 LESSON = "02_activations"
 ACCOUNT = "anngrader"
@@ -304,6 +305,9 @@ def graded(request, course):
 
 
 def _points(row) -> tuple[float, float]:
+    """(score, max_score) of an autograded item; a written question's point waits for a person: (0, 0)."""
+    if row["status"] in (MANUAL, NOT_ANSWERED) or row["message"].startswith("written"):
+        return 0.0, 0.0
     return float(row["score"]), float(row["max_score"])
 
 
