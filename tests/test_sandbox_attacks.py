@@ -137,7 +137,7 @@ import os, signal, subprocess, sys
 started = []
 try:
     for _ in range(400):
-        started.append(subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)  # {TAG}'],
+        started.append(subprocess.Popen([sys.executable, '-I', '-S', '-c', 'import time; time.sleep(30)  # {TAG}'],
                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.DEVNULL))
 except (OSError, BlockingIOError) as exc:
