@@ -111,19 +111,23 @@ def test_formgrader_shows_the_autograded_scores_and_the_notebook(page, formgrade
     assert "def column_forward" in text  # the learner's notebook
     assert "test_weighted_sum" in text or "weighted_sum" in text
     # formgrader fills the score fields from its API after the cells are drawn: wait for that
-    page.wait_for_function("() => { const f = [...document.querySelectorAll('input.score')];"
-                           " return f.length > 0 && f.every(i => i.placeholder !== ''); }", timeout=30000)
+    import nbformat
+
+    released = nbformat.read(str(ROOT / "lessons" / "01_layers" / "01_layers.ipynb"), as_version=4)
+    graded = [c.metadata["nbgrader"] for c in released.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    points = [g["points"] for g in graded if not g.get("solution")]  # the test cells, in order
+    written = sum(1 for g in graded if g.get("solution"))  # written questions: no automatic score
+    page.wait_for_function("n => { const f = [...document.querySelectorAll('input.score')];"
+                           " return f.filter(i => i.placeholder !== '').length >= n; }", arg=len(points),
+                           timeout=30000)
     score_inputs = page.query_selector_all("input.score")
     assert score_inputs, "no per-cell score fields"
     # formgrader shows the automatic score as the field's placeholder and a manual score as its value.
     # Cells in order: test_weighted_sum (automatic 0, set by hand to 1), test_neuron (its check fails
     # through weighted_sum: 0), then every later test cell with its full points
-    import nbformat
-
-    released = nbformat.read(str(ROOT / "lessons" / "01_layers" / "01_layers.ipynb"), as_version=4)
-    points = [c.metadata["nbgrader"]["points"] for c in released.cells
-              if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")]
     shown = [(i.get_attribute("placeholder"), i.input_value()) for i in score_inputs]
+    assert len(shown) == len(points) + written, shown  # a written question's field waits for the instructor
+    shown = [(p, v) for p, v in shown if p]
     assert shown == [("0", "1"), ("0", "")] + [(f"{p:g}", "") for p in points[2:]], shown
     score_inputs[0].scroll_into_view_if_needed()
     page.mouse.wheel(0, -250)
