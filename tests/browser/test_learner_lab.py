@@ -192,7 +192,9 @@ def test_learner_jupyterlab_end_to_end(lab, browser, tmp_path):
         dialog = me.page.locator(".jp-Dialog")
         expect(dialog).to_contain_text("Validation Results", timeout=90_000)
         text = dialog.inner_text()
-        assert text.count("The following cell failed") == 8, text[:3000]  # the 8 unfinished exercises
+        # the 8 unfinished exercises, and the written question not answered yet (nbgrader's own words)
+        assert text.count("The following cell failed") == 9, text[:3000]
+        assert text.count("You did not provide a response.") == 1, text[:3000]
         figures["validate_chars"] = len(text)
         me.keep(dialog, "05-validate")
         assert "Traceback" not in text and "ann_core/checks" not in text, text[:3000]
