@@ -18,7 +18,11 @@ This module only writes that copy (analysis of ann_core's own code, never of the
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
+import importlib
+import inspect
+import pkgutil
 import shutil
 from collections import defaultdict
 from pathlib import Path
@@ -157,6 +161,99 @@ def _dotted(node, aliases: dict) -> str | None:
     if isinstance(node, ast.Name) and node.id in aliases:
         return ".".join([aliases[node.id], *reversed(chain)])
     return None
+
+
+@functools.lru_cache(maxsize=32)
+def users(withheld: tuple) -> frozenset[str]:
+    """``withheld`` and every function of ann_core (outside ``checks``) that calls one of them,
+    directly or through another (``losses.sparse_categorical_cross_entropy_grad`` over a withheld
+    ``_sparse_cce``): what a demo cell cannot use while the lesson is graded. Read from ann_core's
+    own code objects (the global names, and ``module.attr`` pairs, each one reads)."""
+    funcs = {}
+    for info in pkgutil.iter_modules(ann_core.__path__):
+        if info.name == "checks" or info.name.startswith("_"):
+            continue
+        mod = importlib.import_module(f"ann_core.{info.name}")
+        for k, v in vars(mod).items():
+            if getattr(v, "__module__", None) != mod.__name__:
+                continue
+            if inspect.isfunction(v):
+                funcs[f"{mod.__name__}.{k}"] = v
+            elif inspect.isclass(v):
+                funcs.update({f"{mod.__name__}.{k}.{m}": f for m, f in vars(v).items() if inspect.isfunction(f)})
+    held, grown = set(withheld), True
+    while grown:
+        grown = False
+        for dotted, fn in funcs.items():
+            if dotted in held:
+                continue
+            names = _code_names(fn.__code__)
+            reads = set()
+            for n in names:
+                obj = fn.__globals__.get(n)
+                if inspect.ismodule(obj):
+                    reads |= {f"{obj.__name__}.{a}" for a in names}
+                elif callable(obj) and hasattr(obj, "__qualname__"):
+                    reads.add(f"{getattr(obj, '__module__', '')}.{obj.__qualname__}")
+            if reads & held:
+                held.add(dotted)
+                grown = True
+    return frozenset(held)
+
+
+def _code_names(code) -> set[str]:
+    """Global names a code object (and the code nested in it) reads."""
+    return set(code.co_names).union(*(_code_names(c) for c in code.co_consts if inspect.iscode(c)))
+
+
+def names_flow(source: str) -> tuple[set[str], set[str]] | None:
+    """``(defines, reads)``: the global names a cell binds, and those it reads without binding them
+    first (function bodies included, less their parameters and locals: a later call reads them);
+    None if it is not Python. For the demo cells after one the grader does not run (``NeutraliseDemos``)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    defines, reads = set(), set()
+
+    def stores(node) -> set[str]:
+        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store | ast.Del)}
+
+    def read(node, local: set[str]):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            args = node.args
+            params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg] if a}
+            for d in [*args.defaults, *args.kw_defaults, *getattr(node, "decorator_list", [])]:
+                if d is not None:
+                    read(d, local)
+            body = node.body if isinstance(node.body, list) else [node.body]
+            inner = local | params | {n for b in body for n in stores(b)}
+            for b in body:
+                read(b, inner)
+            return
+        if isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):  # its target is bound first
+            read(node.iter, local)
+            local = local | stores(node.target)
+            for child in ast.iter_child_nodes(node):
+                if child is not node.iter:
+                    read(child, local)
+            return
+        if isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+            local = local | {n for g in node.generators for n in stores(g.target)}
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in local | defines:
+            reads.add(node.id)
+        for child in ast.iter_child_nodes(node):
+            read(child, local)
+
+    for stmt in tree.body:
+        read(stmt, set())
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            defines.add(stmt.name)
+        elif isinstance(stmt, ast.Import | ast.ImportFrom):
+            defines.update((a.asname or a.name).split(".")[0] for a in stmt.names)
+        else:
+            defines.update(stores(stmt))
+    return defines, reads
 
 
 def neutralise(source: str, withheld, own: dict, aliases: dict) -> tuple[str, list[str]]:

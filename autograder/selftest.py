@@ -26,6 +26,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
+
 from ann_core.checks import SPECS
 
 from .course import Course
@@ -72,6 +74,16 @@ def _mutant_code(name: str, index: int, first: bool = True) -> str:
             f"    return _SPECS[{name!r}].mistakes[{index}].fn(*args, **kwargs)\n")
 
 
+def _stops(path: Path) -> list[str]:
+    """The cells of the solution's graded notebook that stopped with an error: none may, demo cells
+    included (``steps.NeutraliseDemos`` leaves out what cannot run while the lesson is graded)."""
+    if not path.is_file():
+        return [f"no graded notebook at {path.name}"]
+    nb = nbformat.read(path, as_version=4)
+    return [f"cell {i} stops: {o.ename}: {str(o.evalue)[:100]}" for i, c in enumerate(nb.cells)
+            for o in c.get("outputs", []) if o.get("output_type") == "error"]
+
+
 def selftest(course: Course, lessons: list[str] | None = None, workers: int = 2, out=print,
              progress: bool = True) -> list[Outcome]:
     asked = course.resolve(lessons)
@@ -94,6 +106,8 @@ def selftest(course: Course, lessons: list[str] | None = None, workers: int = 2,
                       subs, student, lesson)
                 planted[(student, lesson)] = mutated
         results = grade(course, subs, Path(tmp) / "out", lessons, workers=workers, progress=progress, timeout=60)
+        stops = {lesson: _stops(Path(tmp) / "out" / "nbgrader" / "autograded" / "solution" / lesson / f"{lesson}.ipynb")
+                 for lesson in lessons}
 
     outcomes = []
     for r in results:
@@ -102,9 +116,12 @@ def selftest(course: Course, lessons: list[str] | None = None, workers: int = 2,
             got, best = autograded_total(r.items)
             written = [i for i in r.items if i.manual]
             pending = all(i.status == MANUAL and i.score == 0 for i in written)
-            outcomes.append(Outcome(r.assignment, "solution", got == best > 0 and r.score == got and pending,
+            stopped = stops.get(r.assignment, [])
+            outcomes.append(Outcome(r.assignment, "solution", got == best > 0 and r.score == got and pending
+                                    and not stopped,
                                     f"{got:g}/{best:g} autograded, {len(written)} written "
-                                    f"({'pending' if pending else 'NOT pending'}) {r.message}"))
+                                    f"({'pending' if pending else 'NOT pending'}) {r.message}"
+                                    + "".join(f"; {s}" for s in stopped)))
         elif r.student_id == "untouched":
             outcomes.append(Outcome(r.assignment, "untouched", r.score == 0, f"{r.score:g}/{r.max_score:g}"))
         elif key in planted:

@@ -163,40 +163,53 @@ class NeutraliseDemos(NbGraderPreprocessor):
     lesson's, and is neither an exercise nor a test, each use of a withheld reference
     (``act.sigmoid``) whose exercise cell came before becomes the learner's own function of that
     name (``integrity.neutralise``: analysis of the instructor's own code), under a comment
-    saying so; a cell that uses another withheld name (a kernel, ``Dense.forward``, a reference
-    whose exercise comes later) is replaced by a comment saying why it is not run. Only demo
-    cells can miss what such a cell defined (they score nothing); the learner's own cells are
-    never changed.
+    saying so. A cell that uses another withheld name (a kernel, ``Dense.forward``, a reference
+    whose exercise comes later, ann_core's code that calls one: ``integrity.users``), or a name
+    that only such a skipped cell defines (``integrity.names_flow``), is replaced by a comment
+    saying why it is not run. Only demo cells can miss what a skipped cell defined (they score
+    nothing); the learner's own cells are never changed.
     """
 
     def preprocess(self, nb, resources):
         from ann_core.checks import SPECS
 
-        from .integrity import graded_names, neutralise
+        from .integrity import graded_names, names_flow, neutralise, users
 
         sub = resources["autograder"]
         withheld = [w for w in sub.withheld if not w.startswith("ann_core.checks.")]
         if not withheld:
             return nb, resources
+        unusable = users(tuple(sorted(withheld)))
         refs = {f"{SPECS[n].reference.__module__}.{SPECS[n].reference.__qualname__}": n
                 for n in graded_names(sub.released) if n in SPECS}
         released = {c.source for c in sub.released.cells if c.cell_type == "code"}
         aliases: dict = {}
         own: dict = {}  # the references whose exercise cell came before: the learner's function is defined
+        missing: set[str] = set()  # names only a demo cell the grader does not run defines
         for cell in nb.cells:
-            gid = (cell.metadata.get("nbgrader") or {}).get("grade_id")
-            if utils.is_solution(cell) and gid in refs.values():
-                own.update({d: n for d, n in refs.items() if n == gid})
-            if cell.cell_type != "code" or cell.source not in released or utils.is_solution(cell) or \
-                    utils.is_grade(cell):
+            if cell.cell_type != "code":
                 continue
-            source, left = neutralise(cell.source, withheld, own, aliases)
-            if left:
-                what = ", ".join(u.removeprefix("ann_core.") for u in left[:3]) + (", …" if len(left) > 3 else "")
-                cell.source = (f"# Not run by the grader: this demo cell of the lesson uses ann_core's {what}, "
-                               "which this lesson asks you to write.")
-            elif source != cell.source:
-                cell.source = "# Run by the grader with your own functions in place of ann_core's.\n" + source
+            gid = (cell.metadata.get("nbgrader") or {}).get("grade_id")
+            flow = names_flow(cell.source)
+            if cell.source not in released or utils.is_solution(cell) or utils.is_grade(cell):
+                if utils.is_solution(cell) and gid in refs.values():
+                    own.update({d: n for d, n in refs.items() if n == gid})
+                missing -= flow[0] if flow else set()
+                continue
+            source, left = neutralise(cell.source, unusable, own, aliases)
+            lacking = sorted(flow[1] & missing) if flow else []
+            if left or lacking:
+                what = left or lacking
+                what = ", ".join(u.removeprefix("ann_core.") for u in what[:3]) + (", …" if len(what) > 3 else "")
+                cell.source = (f"# Not run by the grader: this demo cell of the lesson uses ann_core's {what}, which "
+                               "this lesson asks you to write." if left else
+                               f"# Not run by the grader: this demo cell of the lesson uses {what}, which a demo "
+                               "cell before it that the grader does not run defines.")
+                missing |= flow[0] if flow else set()
+            else:
+                if source != cell.source:
+                    cell.source = "# Run by the grader with your own functions in place of ann_core's.\n" + source
+                missing -= flow[0] if flow else set()
         return nb, resources
 
 

@@ -199,6 +199,44 @@ def test_demo_cells_run_with_the_learners_functions_in_place_of_withheld_ones():
     assert _run(steps.NeutraliseDemos, copy.deepcopy(nb), Submission(released)) == nb
 
 
+def test_demo_cells_that_need_a_skipped_demo_cells_names_are_left_out_too():
+    """A demo cell the grader does not run defines nothing: the demo cells that read what it defined are
+    left out as well (saying which names), until a cell that runs defines them again; a cell that calls
+    ann_core's code over a withheld kernel is left out like one that calls the kernel."""
+    released = released_nb()
+    released.cells[0].source += "\nimport ann_core.activations as act\nfrom ann_core import losses"
+    released.cells.append(_cell("LOGIC = {'AND': act._sigmoid(np.zeros(4))}"))       # 4: uses a kernel
+    released.cells.append(_cell("def show(k):\n    return LOGIC[k]\nprint(show('AND'))"))  # 5: reads LOGIC
+    released.cells.append(_cell("print(show, [k for k in range(2)])"))               # 6: reads show
+    released.cells.append(_cell("LOGIC = {}\nprint(LOGIC)"))                         # 7: defines it again
+    released.cells.append(_cell("print(len(LOGIC))"))                                 # 8: runs
+    released.cells.append(_cell("g = losses.sparse_categorical_cross_entropy_grad(np.array([0]), np.ones((1, 2)))"))
+    nb = copy.deepcopy(released)
+    nb.cells[1].source = "def sigmoid(z):\n    return 1 / (1 + np.exp(-z))"
+    sub = Submission(released, withheld=("ann_core.activations.sigmoid", "ann_core.activations._sigmoid",
+                                         "ann_core.losses._sparse_cce"))
+    out = _run(steps.NeutraliseDemos, copy.deepcopy(nb), sub)
+    changed = [i for i, (a, b) in enumerate(zip(nb.cells, out.cells, strict=True)) if a.source != b.source]
+    assert changed == [4, 5, 6, 9]
+    assert "activations._sigmoid" in out.cells[4].source
+    assert "uses LOGIC, which a demo cell before it" in out.cells[5].source
+    assert "uses show, which a demo cell before it" in out.cells[6].source
+    assert "losses.sparse_categorical_cross_entropy_grad" in out.cells[9].source
+
+
+def test_names_flow_and_users():
+    from autograder.integrity import names_flow, users
+
+    defines, reads = names_flow("def f(x, k=K):\n    y = x + Z\n    return y\nA = f(B)\n"
+                                "for i in range(A):\n    C = i\n[q for q in W]\nimport numpy as np\nx = x + 1")
+    assert defines == {"f", "A", "i", "C", "q", "np", "x"}
+    assert reads == {"K", "Z", "B", "range", "W", "x"}
+    assert names_flow("def f(:") is None
+    got = users(("ann_core.losses._sparse_cce",))
+    assert {"ann_core.losses.sparse_categorical_cross_entropy_grad", "ann_core.losses._sparse_cce"} <= got
+    assert "ann_core.losses.mse" not in got and "ann_core.activations.sigmoid" not in got
+
+
 # ---------------------------------------------------------------- 5. score: one gradebook session
 @pytest.fixture
 def gradebook(tmp_path):
