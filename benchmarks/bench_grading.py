@@ -13,6 +13,11 @@ from the same submissions:
                difference is what the sandbox costs per notebook
     dask       (``--dask``) ``grade(executor=client.get_executor())`` on a local
                ``distributed`` cluster of ``--workers`` processes
+    own work   (``--own-work R``) only ``grade --workers 1``, R times each way, alternated:
+               as shipped, and with nothing withheld (``integrity.lesson_withheld``
+               patched to return nothing: no stubbed ann_core, no demo cells changed);
+               CPU seconds of every process (``RUSAGE_CHILDREN``) and wall seconds, side by
+               side: what own work by construction costs per notebook
 
 Each is a fresh subprocess timed end to end (application start-up included), from a
 course whose gradebook exists with the lessons registered (set up before the clock, the
@@ -22,6 +27,7 @@ Usage:
     python benchmarks/bench_grading.py                        # 12 learners × 3 lessons, --workers 2
     python benchmarks/bench_grading.py --learners 4 --lessons 1 --workers 2   # quick
     python benchmarks/bench_grading.py --dask    # and through a local Dask cluster (extra `cluster`)
+    python benchmarks/bench_grading.py --learners 6 --lessons 3 --own-work 3   # own work's cost
 """
 
 from __future__ import annotations
@@ -126,6 +132,36 @@ def run_dask(lessons, submissions: Path, work: Path, workers: int) -> float:
         submissions, work)
 
 
+NOTHING_WITHHELD = """
+import sys
+import autograder.grade
+from autograder.cli import main
+autograder.grade.lesson_withheld = lambda *args, **kwargs: ()
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def own_work_cost(lessons, submissions: Path, work: Path, rounds: int) -> dict:
+    """CPU and wall seconds of ``grade --workers 1`` as shipped and with nothing withheld, alternated;
+    each from a gradebook with the lessons registered (an empty class graded first, not timed)."""
+    import resource
+
+    only = [a for lesson in lessons for a in ("--lesson", lesson)]
+    (work / "nobody").mkdir(exist_ok=True)
+    figures: dict[str, list] = {"withheld": [], "nothing_withheld": []}
+    for k in range(rounds):
+        for kind, head in [("withheld", ["-m", "autograder"]), ("nothing_withheld", ["-c", NOTHING_WITHHELD])]:
+            def command(who, out=work / f"own-{kind}-{k}", head=head):
+                return [sys.executable, *head, "grade", str(who), "--workers", "1", "--out", str(out), "--quiet", *only]
+            subprocess.run(command(work / "nobody"), cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+            before, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+            subprocess.run(command(submissions), cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+            wall, after = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            figures[kind].append({"cpu": cpu, "wall": wall})
+    return figures
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--learners", type=int, default=12)
@@ -133,6 +169,8 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object instead of a table")
     p.add_argument("--dask", action="store_true", help="also grade through a local Dask cluster (extra `cluster`)")
+    p.add_argument("--own-work", type=int, metavar="R", default=0,
+                   help="instead: R rounds of grade --workers 1 as shipped vs nothing withheld (CPU and wall seconds)")
     args = p.parse_args(argv)
 
     from autograder.course import Course
@@ -142,6 +180,8 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         n = make_class(course, lessons, args.learners, work / "submissions")
+        if args.own_work:
+            return _print_own_work(own_work_cost(lessons, work / "submissions", work, args.own_work), n, lessons, args)
         if not args.json:
             print(f"class: {args.learners} learners × {len(lessons)} lessons ({', '.join(lessons)}) = {n} notebooks; "
                   f"{os.cpu_count()} CPU cores")
@@ -171,6 +211,24 @@ def main(argv=None) -> int:
         print(f"{name:<56}{t:>9.1f}{t / n:>12.2f}{figures['notebooks_per_min'][key]:>15.1f}"
               f"{figures['ratio_to_nbgrader'][key]:>8.2f}")
     print(f"sandbox cost per notebook: {figures['sandbox_cost_percent']:+.1f} % ({(t_grade - t_unsafe) / n:+.3f} s)")
+    return 0
+
+
+def _print_own_work(figures: dict, n: int, lessons, args) -> int:
+    if args.json:
+        import json
+
+        print(json.dumps({"notebooks": n, "lessons": lessons, **figures}))
+        return 0
+    print(f"class: {args.learners} learners × {len(lessons)} lessons ({', '.join(lessons)}) = {n} notebooks; "
+          "grade --workers 1; CPU seconds of all processes per notebook (wall seconds)")
+    print(f"{'round':<7}{'as shipped':>22}{'nothing withheld':>22}{'cost (CPU)':>12}")
+    for k, (a, b) in enumerate(zip(figures["withheld"], figures["nothing_withheld"], strict=True), start=1):
+        print(f"{k:<7}{a['cpu'] / n:>12.3f} ({a['wall'] / n:5.2f} s){b['cpu'] / n:>12.3f} ({b['wall'] / n:5.2f} s)"
+              f"{100 * (a['cpu'] - b['cpu']) / b['cpu']:>+11.1f} %")
+    total = [sum(r["cpu"] for r in figures[k]) for k in ("withheld", "nothing_withheld")]
+    print(f"{'all':<7}{total[0] / n / len(figures['withheld']):>12.3f}{'':>10}"
+          f"{total[1] / n / len(figures['withheld']):>12.3f}{'':>10}{100 * (total[0] - total[1]) / total[1]:>+11.1f} %")
     return 0
 
 
