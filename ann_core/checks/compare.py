@@ -203,8 +203,8 @@ def _value_lines(got, want, rtol, atol, show_got: bool = True) -> tuple[list[str
     ws, wv = w
     item = f" item {path} of the tuple" if path else ""
     expected = [f"  expected{item} {_array_text(ws, wv)}"] if 1 < len(wv) <= SMALL else []
-    if not show_got:
-        return [], expected + ([GOT_IN_NOTEBOOK] if expected else [])
+    if not show_got:  # up to 4 numbers, the message itself says what is right (verify._expected_text)
+        return [], (expected + [GOT_IN_NOTEBOOK]) if len(wv) > 4 and expected else []
     if g is None:
         return [], []
     gs, gv = g
