@@ -179,7 +179,7 @@ NAIVE_HINT = SPECS["sigmoid"].mistakes[-1].hint
 @pytest.mark.parametrize("fn", [_naive_sigmoid, _where_sigmoid], ids=["naive", "np.where"])
 def test_an_overflowing_sigmoid_fails_in_the_notebook_with_the_hint(fn):
     message = _failure("sigmoid", fn)
-    assert message.startswith("sigmoid([-750.,  -30.,   30.,  750.]) overflowed: NumPy warned "
+    assert message.startswith("sigmoid([-750., -30., 30., 750.]) overflowed: NumPy warned "
                               "\"overflow encountered in exp\""), message
     assert NAIVE_HINT in message and "np.exp(-np.abs(z))" in NAIVE_HINT
 

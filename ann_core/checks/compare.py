@@ -68,7 +68,7 @@ def _bad(gv: list, wv: list, rtol, atol) -> list[int]:
 
 
 def _fmt(x: float) -> str:
-    return f"{x:.6g}"
+    return f"{x + 0.0:.6g}"  # + 0.0: no "-0"
 
 
 def _describe(value) -> str:
@@ -91,8 +91,8 @@ def _show_args(args, kwargs) -> str:
             return f"<{type(a).__name__} of {len(a)}>" if hasattr(a, "__len__") else f"<{type(a).__name__}>"
         if arr.dtype == object:
             return f"<{type(a).__name__} of {len(a)}>" if hasattr(a, "__len__") else f"<{type(a).__name__}>"
-        if arr.dtype.kind in "biuf" and arr.size <= 4:
-            return np.array2string(arr, precision=4, separator=", ") if arr.ndim else _fmt(float(arr))
+        if arr.dtype.kind in "biuf" and arr.size <= 4:  # on one line: a message's first line is one line
+            return " ".join(np.array2string(arr, precision=4, separator=", ").split()) if arr.ndim else _fmt(float(arr))
         return f"<array {arr.shape}>"
 
     parts = [one(a) for a in args] + [f"{k}={one(v) if callable(v) else repr(v)}" for k, v in kwargs.items()]
@@ -112,13 +112,13 @@ MAX_DETAILS = 750  # at most this much of it: the detail lines
 
 
 def _num(x: float) -> str:
-    return f"{x:.4g}"
+    return f"{x + 0.0:.4g}"  # + 0.0: no "-0"
 
 
 def _pair(a: float, b: float) -> tuple[str, str]:
     """``a`` and ``b`` with the fewest significant digits (at least 4) that tell them apart."""
     for digits in (4, 6, 8, 10, 13, 17):
-        sa, sb = f"{a:.{digits}g}", f"{b:.{digits}g}"
+        sa, sb = f"{a + 0.0:.{digits}g}", f"{b + 0.0:.{digits}g}"
         if sa != sb:
             break
     return sa, sb
@@ -196,31 +196,30 @@ def _value_lines(got, want, rtol, atol, show_got: bool = True) -> tuple[list[str
     bad = _first_bad(got, want, rtol, atol)
     if bad is None:
         return [], []
-    path, got, want = bad
+    _, got, want = bad  # the message's first line names the item of a returned tuple
     g, w = _flatten(got), _flatten(want)
     if w is None:
         return [], []
     ws, wv = w
-    item = f" item {path} of the tuple" if path else ""
-    expected = [f"  expected{item} {_array_text(ws, wv)}"] if 1 < len(wv) <= SMALL else []
+    expected = [f"  expected {_array_text(ws, wv)}"] if 1 < len(wv) <= SMALL else []
     if not show_got:  # up to 4 numbers, the message itself says what is right (verify._expected_text)
         return [], (expected + [GOT_IN_NOTEBOOK]) if len(wv) > 4 and expected else []
     if g is None:
         return [], []
     gs, gv = g
     if gs != ws:
-        got_line = [f"  got{item}      {_array_text(gs, gv)}"] if len(gv) <= SMALL else []
-        return (expected + got_line if expected and got_line else []), [f"  expected{item} shape {ws}, got shape {gs}"]
+        got_line = [f"  got      {_array_text(gs, gv)}"] if len(gv) <= SMALL else []
+        return (expected + got_line if expected and got_line else []), [f"  expected shape {ws}, got shape {gs}"]
     idx = _bad(gv, wv, rtol, atol)
     if len(wv) <= 1 or not idx:  # one number: the message itself says got and expected
         return [], []
-    full = expected + [f"  got{item}      {_array_text(gs, gv)}"] if expected else []
+    full = expected + [f"  got      {_array_text(gs, gv)}"] if expected else []
     shown = []
     for i in idx[:FIRST]:
         e, a = _pair(wv[i], gv[i])
         shown.append(f"at {_index(i, ws)}: expected {e}, got {a}")
     more = "" if len(idx) <= FIRST else "; …"
-    return full, [f"  {len(idx)} of {len(wv)} entries{item} differ: " + "; ".join(shown) + more]
+    return full, [f"  {len(idx)} of {len(wv)} entries differ: " + "; ".join(shown) + more]
 
 
 # The grader's message in place of the returned values: it repeats no number a submission returned
