@@ -89,7 +89,7 @@ def grade_like(nb, path: Path, timeout: int = 60):
 
 
 def check(path: Path, timeout: int = 60, out=sys.stdout) -> int:
-    from ann_core.checks.display import message_lines
+    from ann_core.checks.display import MAX_LINES, message_lines
 
     path = Path(path)
     try:
@@ -115,7 +115,7 @@ def check(path: Path, timeout: int = 60, out=sys.stdout) -> int:
         line = f"{mark} {i.name:<{width}}  {i.score:g}/{i.max_score:g}"
         print(line, file=out)
         if i.status != "passed":
-            for text in message_lines(_message(i), " " * INDENT, " " * (INDENT + 2))[:6]:
+            for text in message_lines(_message(i), " " * INDENT, " " * (INDENT + 2))[:MAX_LINES]:
                 print(text, file=out)
     total, best = autograded_total(items)  # the written questions' points come from the instructor
     if problem:

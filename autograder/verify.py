@@ -16,9 +16,11 @@ input history, and print whatever it finds. So nothing the kernel says is taken 
   one record;
 * **the grader's own words**: every test cell's outputs are replaced by one the grader
   writes: ``✔`` or a ``CheckFailed`` error with a message composed here. A public case shows
-  got vs expected as in the notebook; a hidden case says only its label and the likely
-  mistake (no inputs, no expected values, no seed); the learner's exception text is reduced
-  to a builtin exception type name;
+  its inputs and the expected values in the notebook's words (``compare.details``), never the
+  numbers the learner's code returned (a submission written to steal could encode in them what
+  it reads in the kernel; the notebook's own check shows them); a hidden case says only its
+  label and the likely mistake (no inputs, no expected values, no seed); the learner's exception
+  text is reduced to a builtin exception type name;
 * **own work**: the kernel's ann_core has no reference of the lesson to call (``integrity.py``);
   a check whose function called one recorded ``ReferenceUnavailable``, and scores 0 with
   "uses ann_core's …";
@@ -40,7 +42,8 @@ from nbformat import NotebookNode
 
 from ann_core import examples as _examples
 from ann_core.checks import RECORD_MIME, SPECS, _close, _fmt, _show_case, _unportable, _wrapped, diagnose, replay
-from ann_core.checks.core import uses_withheld
+from ann_core.checks.compare import MAX_DETAILS, MAX_MESSAGE, details
+from ann_core.checks.core import diagnose_overflow, overflow_why, uses_withheld
 from ann_core.checks.record import judge
 from ann_core.checks.withhold import withheld
 
@@ -263,6 +266,9 @@ def _message(spec, name, plan, i, n_examples, hidden, failed, got, why) -> str:
     elif kind == "mutated":
         what = "it changed its input arrays in place"
         hint = " Compute new arrays (e.g. w - lr * g) instead of modifying the arguments."
+    elif kind == "overflow":
+        what = "it " + overflow_why(failed["warning"])
+        hint = diagnose_overflow(case_spec, case, got, failed["warning"])
     else:
         if why is None:
             ok, why = _close(got, expected, case_spec.rtol, case_spec.atol)
@@ -274,7 +280,10 @@ def _message(spec, name, plan, i, n_examples, hidden, failed, got, why) -> str:
         if public and what.startswith("the result has"):
             what += f"; the right result is {_expected_text(expected)}"
     if public:
-        return f"{name}({_show_case(case_spec, case)}): {what}.{hint}"
+        head = f"{name}({_show_case(case_spec, case)}): {what}.{hint}"
+        shown = {"got": got, "want": expected, "show_got": False} if kind == "value" else {}
+        more = details(case_spec, case, budget=min(MAX_DETAILS, MAX_MESSAGE - 1 - len(head)), **shown)
+        return head + (f"\n{more}" if more else "")
     label = case.label or f"#{i - n_examples + 1}"
     return f"{name}: the hidden test case '{label}' failed: {what}.{hint}"
 

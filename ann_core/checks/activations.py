@@ -43,9 +43,16 @@ def _sigmoid_is_tanh(z): return np.tanh(z)
 def _sigmoid_precedence(z): return 1 / 1 + np.exp(-np.asarray(z, dtype=float))
 
 
+_OVERFLOW_SIGMOID = ("1 / (1 + np.exp(-z)) computes e^(−z) = e^750 = inf for z = −750 (NumPy warns "
+                     "\"overflow encountered in exp\"); 1/inf = 0 happens to be right, but the docstring promises "
+                     "no overflow. np.where(z >= 0, 1/(1+np.exp(-z)), …) does not help: NumPy computes both "
+                     "branches for every element. Compute e = np.exp(-np.abs(z)), which is at most 1, then "
+                     "1/(1 + e) where z ≥ 0 and e/(1 + e) where z < 0.")
+
+
 register(Spec(
     "sigmoid", ref.sigmoid, _elementwise_cases(),
-    lesson="02_activations", kernels=("ann_core.activations._sigmoid",),
+    lesson="02_activations", kernels=("ann_core.activations._sigmoid",), no_overflow=True,
     mistakes=[
         Mistake("the sign of the exponent: σ(z) = 1 / (1 + e^(−z)); you computed σ(−z) = 1 − σ(z).",
                 _sigmoid_of_minus_z),
@@ -53,6 +60,7 @@ register(Spec(
         Mistake("this is tanh, not the logistic sigmoid.", _sigmoid_is_tanh),
         Mistake("operator precedence: 1 / 1 + np.exp(-z) is 1 + e^(−z); put the whole "
                 "denominator in parentheses, 1 / (1 + np.exp(-z)).", _sigmoid_precedence),
+        Mistake(_OVERFLOW_SIGMOID, _sigmoid_naive),
     ],
 ))
 
@@ -64,7 +72,7 @@ def _tanh_precedence(z): return np.exp(z) - np.exp(-np.asarray(z)) / np.exp(z) +
 
 register(Spec(
     "tanh", ref.tanh, _elementwise_cases(),
-    lesson="02_activations",
+    lesson="02_activations", no_overflow=True,
     mistakes=[
         Mistake("tanh(z) = (e^z − e^(−z)) / (e^z + e^(−z)); you computed sinh(z) (no denominator).", _tanh_is_sinh),
         Mistake("the numerator's sign: tanh has e^z − e^(−z) on top, e^z + e^(−z) below.", _tanh_numerator_sign),
@@ -142,7 +150,7 @@ def _softmax_no_keepdims(z): return np.exp(z - np.max(z, axis=-1)) / np.exp(z - 
 
 register(Spec(
     "softmax", ref.softmax, _softmax_cases,
-    lesson="02_activations", kernels=("ann_core.activations._softmax",),
+    lesson="02_activations", kernels=("ann_core.activations._softmax",), no_overflow=True,
     mistakes=[
         Mistake("exp overflows for large scores (e^1000 = inf, inf/inf = nan): subtract each "
                 "row's maximum first, z − max(z), which leaves the result unchanged.", _softmax_naive),

@@ -7,11 +7,20 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+# NumPy's floating-point overflow warning, e.g. "overflow encountered in exp" or "… in scalar power"
+_OVERFLOW = re.compile(r"overflow encountered in (?:scalar )?[a-z_]{1,30}")
+
+
+def overflow_text(text) -> str:
+    """``text`` when it is exactly NumPy's overflow warning, else '' (kernels' records are not trusted)."""
+    return text if isinstance(text, str) and _OVERFLOW.fullmatch(text) else ""
 
 
 @dataclass
@@ -22,6 +31,7 @@ class Call:
     error: BaseException | None = None
     warnings: list = field(default_factory=list)
     mutated: bool = False
+    overflow: str = ""  # NumPy's first overflow RuntimeWarning, e.g. "overflow encountered in exp"
 
 
 def _copy(x):
@@ -45,6 +55,8 @@ def call(fn, args, kwargs=None) -> Call:
         except Exception as exc:  # the learner's code may raise anything
             res.error = exc
     res.warnings = [str(w.message) for w in caught]
+    res.overflow = next((overflow_text(str(w.message)) for w in caught if issubclass(w.category, RuntimeWarning)
+                         and overflow_text(str(w.message))), "")
     res.mutated = any(
         isinstance(x, np.ndarray) and (x.shape != y.shape or not np.array_equal(x, y, equal_nan=True))
         for x, y in zip(a, args, strict=True)

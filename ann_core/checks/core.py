@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import re
 
+from .. import examples as _examples
 from .calling import _quiet, call
-from .compare import _close, _describe, _show_case
+from .compare import MAX_DETAILS, MAX_MESSAGE, _close, _describe, _show_case, details
 from .record import _emit, _portable, grading
 from .spec import SPECS, Case, Spec, _cases, _plan, _wrapped
 from .withhold import lesson_names, unavailable
@@ -51,8 +52,32 @@ def diagnose(spec: Spec, case: Case, got=None, error: BaseException | None = Non
     return ""
 
 
-def _failure(spec, case, why, hint="") -> CheckFailed:
-    return CheckFailed(f"{spec.name}({_show_case(spec, case)}) {why}.{hint}")
+def diagnose_overflow(spec: Spec, case: Case, got, warning: str) -> str:
+    """The hint of the first known mistake that returns ``got`` on ``case`` with the same NumPy
+    ``warning`` (e.g. "overflow encountered in exp"); else the general advice (``OVERFLOW_FIX``)."""
+    for m in spec.mistakes:
+        wrong = call(m.fn, case.args, case.kwargs)
+        if wrong.error is None and wrong.overflow == warning and _close(got, wrong.value, 1e-6, 1e-9)[0]:
+            return f" Likely mistake: {m.hint}"
+    return OVERFLOW_FIX
+
+
+OVERFLOW_FIX = (" Fix: evaluate exp only where it cannot overflow, e.g. e = np.exp(-np.abs(z)) ≤ 1, or subtract "
+                "the maximum first (np.where does not help: NumPy computes both branches for every element).")
+
+
+def overflow_why(warning: str) -> str:
+    """How a message says that a function whose docstring promises no overflow overflowed."""
+    return (f"overflowed: NumPy warned \"{warning}\" (the values may still look right, but the docstring "
+            "promises no overflow)")
+
+
+def _failure(spec, case, why, hint="", public=True, **shown) -> CheckFailed:
+    """The message of a failing case: the call, what went wrong, the likely mistake; then, for a public
+    case, the inputs the call does not show and (given ``got`` and ``want``) expected against actual."""
+    head = f"{spec.name}({_show_case(spec, case)}) {why}.{hint}"
+    more = details(spec, case, budget=min(MAX_DETAILS, MAX_MESSAGE - 1 - len(head)), **shown) if public else ""
+    return CheckFailed(head + (f"\n{more}" if more else ""))
 
 
 def _failed(exc: CheckFailed, kind: str, **what) -> CheckFailed:
@@ -69,10 +94,11 @@ def _where(error: BaseException) -> str:
     return tb.tb_frame.f_code.co_name if tb is not None else ""
 
 
-def run_case(spec: Spec, fn, case: Case, expected):
+def run_case(spec: Spec, fn, case: Case, expected, public: bool = True):
     """Call ``fn`` on ``case``; raise ``CheckFailed`` unless it returns ``expected``; return its value.
 
     While ``fn`` runs, what its lesson withholds (``withhold.unavailable``) raises ``ReferenceUnavailable``.
+    A ``public`` case's message shows its inputs and expected against actual (``compare.details``).
     """
     name = spec.name
     with unavailable(lesson_names(name)) as renewed:
@@ -90,30 +116,35 @@ def run_case(spec: Spec, fn, case: Case, expected):
                       "not_implemented", where=where)
     if res.error is not None:
         err = f"{type(res.error).__name__}: {res.error}"[:300]
-        raise _failed(_failure(spec, case, f"raised {err}", diagnose(spec, case, error=res.error)), "error",
+        raise _failed(_failure(spec, case, f"raised {err}", diagnose(spec, case, error=res.error), public), "error",
                       error=type(res.error).__name__, text=str(res.error)[:1000]) from res.error
     ok, why = _close(res.value, expected, spec.rtol, spec.atol)
     if not ok:
         hint = diagnose(spec, case, res.value)
         if not hint and res.warnings:
             hint = f" NumPy warned: {res.warnings[0]} (overflow? see the lesson on numerical stability)"
-        raise _failed(_failure(spec, case, why, hint), "value", value=_portable(res.value),
-                      warned=bool(res.warnings))
+        raise _failed(_failure(spec, case, why, hint, public, got=res.value, want=expected), "value",
+                      value=_portable(res.value), warned=bool(res.warnings))
     if res.mutated:
         raise _failed(_failure(spec, case, "changed its input arrays in place",
-                               " Compute new arrays (e.g. w - lr * g) instead of modifying the arguments."),
+                               " Compute new arrays (e.g. w - lr * g) instead of modifying the arguments.", public),
                       "mutated", value=_portable(res.value))
+    if spec.no_overflow and res.overflow:
+        raise _failed(_failure(spec, case, overflow_why(res.overflow),
+                               diagnose_overflow(spec, case, res.value, res.overflow), public),
+                      "overflow", warning=res.overflow, value=_portable(res.value))
     return res.value
 
 
 def record(name: str, fn, seed: int, hidden: bool) -> None:
     """In a grading kernel: call ``fn`` on every case and display what happened, deciding nothing.
 
-    Each case's *outcome* is the value returned (and whether the inputs were changed in place
-    and NumPy warned) or the exception raised (its type, text and, for ``NotImplementedError``,
-    the function that raised it). Calling stops at the first exception. The grader compares
-    the outcomes with the expected values and words every message (``autograder/verify.py``):
-    the reference is not in this kernel's ann_core (``withhold``).
+    Each case's *outcome* is the value returned (and whether the inputs were changed in place,
+    whether NumPy warned, and NumPy's overflow warning if it gave one) or the exception raised
+    (its type, text and, for ``NotImplementedError``, the function that raised it). Calling stops
+    at the first exception. The grader compares the outcomes with the expected values and words
+    every message (``autograder/verify.py``): the reference is not in this kernel's ann_core
+    (``withhold``).
     """
     spec = SPECS[name]
     out: dict = {"name": name, "seed": seed, "hidden": hidden, "outcomes": []}
@@ -130,8 +161,10 @@ def record(name: str, fn, seed: int, hidden: bool) -> None:
                 out["outcomes"].append({"error": type(e).__name__, "text": str(e)[:1000],
                                         "where": _where(e) if isinstance(e, NotImplementedError) else ""})
                 break
-            out["outcomes"].append({"value": _portable(res.value), "mutated": res.mutated,
-                                    "warned": bool(res.warnings)})
+            outcome = {"value": _portable(res.value), "mutated": res.mutated, "warned": bool(res.warnings)}
+            if res.overflow:
+                outcome["overflow"] = res.overflow
+            out["outcomes"].append(outcome)
     _emit(out)
 
 
@@ -156,8 +189,9 @@ def check(name: str, fn, *, seed: int = 0, hidden: bool = False, quiet: bool = F
                       "reference")
     if spec.wrap is not None:
         fn = spec.wrap(fn)
-    for case_spec, case, expected in _plan(_wrapped(spec), seed, hidden):
-        run_case(case_spec, fn, case, expected)
+    n_examples = len(_examples.for_function(name)) if spec.examples else 0
+    for i, (case_spec, case, expected) in enumerate(_plan(_wrapped(spec), seed, hidden)):
+        run_case(case_spec, fn, case, expected, public=not hidden or i < n_examples)
         n += 1
     if not quiet:
         print(f"✔ {name}: {n} checks passed" + (" (hidden tests)" if hidden else ""))

@@ -33,7 +33,7 @@ from .record import grading
 from .spec import SPECS
 
 FULL_ENV = "ANN_FULL_TRACEBACK"
-MAX_LINES = 8
+MAX_LINES = 14  # the failure and its hint (up to ~8 lines), then the details of a public case
 WIDTH = 110
 _RED, _BOLD, _RESET = "\x1b[0;31m", "\x1b[1m", "\x1b[0m"
 _HERE = str(Path(__file__).resolve().parent.parent)  # the ann_core package
@@ -77,7 +77,7 @@ def _wrap(text: str, first: str = "", indent: str = "  ") -> list[str]:
 
 def split_message(message: str) -> tuple[str, str]:
     """A check's message as (what failed with got vs expected, the likely mistake or advice)."""
-    for marker in (" Likely mistake: ", " NumPy warned: ", " Compute new arrays"):
+    for marker in (" Likely mistake: ", " NumPy warned: ", " Compute new arrays", " Fix: "):
         if marker in message:
             head, rest = message.split(marker, 1)
             return head, marker.strip() + ("" if marker == " Compute new arrays" else " ") + rest
@@ -85,9 +85,14 @@ def split_message(message: str) -> tuple[str, str]:
 
 
 def message_lines(message: str, first: str = "", indent: str = "  ") -> list[str]:
-    """A check's message wrapped for a terminal or a notebook: the failure, then the hint."""
+    """A check's message wrapped for a terminal or a notebook: the failure, then the hint, then the
+    details of a public case (its inputs, expected against actual: ``compare.details``), one per line."""
+    message, *more = message.split("\n")
     head, hint = split_message(message)
-    return _wrap(head, first, indent) + (_wrap(hint, indent, indent) if hint else [])
+    lines = _wrap(head, first, indent) + (_wrap(hint, indent, indent) if hint else [])
+    for line in more:
+        lines += _wrap(line.strip(), indent, indent + "    ")
+    return lines
 
 
 def short_check_failed(exc: BaseException, shell=None, colour: bool = True) -> list[str]:

@@ -84,7 +84,7 @@ def progress(items: dict[str, float], namespace: dict, lesson: str = "", out=Non
     for name, pts, ok, msg in results:
         mark, score = ("✔", pts) if ok else ("✘", 0)
         line = f"  {mark} {name:<{width}}  {score:g}/{pts:g}"
-        print(line + ("" if ok else "  " + _short(msg)), file=out)
+        print(line + ("" if ok else "  " + _short(msg.split("\n")[0])), file=out)  # not a case's details
     for name, pts in written.items():
         print(f"  ✎ {name:<{width}}  –/{pts:g}  written question: graded by your instructor", file=out)
     bar = "█" * n_ok + "░" * (len(results) - n_ok)

@@ -14,6 +14,7 @@ import os
 
 import numpy as np
 
+from .calling import overflow_text
 from .compare import _close, _show_case
 from .spec import SPECS, _plan, _wrapped
 
@@ -67,7 +68,8 @@ def judge(record: dict, name: str, seed: int, hidden: bool, value=_unportable):
     Returns ``(plan, None)`` when every case passed, else ``(plan, (i, failure))``: ``plan`` is
     ``_plan``'s list, ``i`` the first failing case and ``failure`` a dict whose ``kind`` is
     ``not_callable``, ``reference``, ``withheld``, ``not_implemented``, ``error`` (with ``error``,
-    ``text``), ``value`` (with ``got`` from ``value(portable)``, ``why``, ``warned``), ``mutated`` or
+    ``text``), ``value`` (with ``got`` from ``value(portable)``, ``why``, ``warned``), ``mutated``,
+    ``overflow`` (with ``got``, ``warning``: the spec promises no overflow, ``Spec.no_overflow``) or
     ``incomplete``. A record that does not fit raises (``ValueError``, ``KeyError``, ...).
     """
     plan = list(_plan(_wrapped(SPECS[name]), seed, hidden))
@@ -92,6 +94,9 @@ def judge(record: dict, name: str, seed: int, hidden: bool, value=_unportable):
             return plan, (i, {"kind": "value", "got": got, "why": why, "warned": bool(out.get("warned"))})
         if out.get("mutated"):
             return plan, (i, {"kind": "mutated", "got": got})
+        warning = overflow_text(out.get("overflow"))
+        if case_spec.no_overflow and warning:
+            return plan, (i, {"kind": "overflow", "got": got, "warning": warning})
     if len(outcomes) < len(plan):
         return plan, (len(outcomes), {"kind": "incomplete"})
     return plan, None

@@ -62,6 +62,9 @@ class Spec:
     # Messages show a case's ``label`` in place of its arguments: for cases whose arguments
     # cannot show themselves (recipes that build a network), the label is written as the call's.
     label_args: bool = False
+    # The docstring promises no overflow (e.g. "no overflow for large |z|"): a case on which NumPy warns
+    # "overflow encountered in …" fails even when the values come out right (``core.run_case``, ``record.judge``).
+    no_overflow: bool = False
 
 
 SPECS: dict[str, Spec] = {}
