@@ -19,7 +19,7 @@ from autograder.verify import expected_checks
 
 TEST_SOURCE = ('check("sigmoid", sigmoid)\n### BEGIN HIDDEN TESTS\n'
                'check("sigmoid", sigmoid, seed=5, hidden=True)\n### END HIDDEN TESTS')
-OWN = "def sigmoid(z):\n    return 1.0 / (1.0 + np.exp(-z))"
+OWN = "def sigmoid(z):\n    return 0.5 * (1.0 + np.tanh(0.5 * z))  # = 1 / (1 + e^(-z)), without overflow"
 
 
 def _cell(source, grade_id=None, **flags):
@@ -145,7 +145,7 @@ def _prepared_and_executed(monkeypatch, code, fn):
 
 
 def test_verify_passes_own_right_work_with_the_graders_words(monkeypatch):
-    done, sub = _prepared_and_executed(monkeypatch, OWN, lambda z: 1.0 / (1.0 + np.exp(-np.asarray(z))))
+    done, sub = _prepared_and_executed(monkeypatch, OWN, lambda z: 0.5 * (1.0 + np.tanh(0.5 * np.asarray(z))))
     nb = _run(Verify, done, sub)
     (out,) = nb.cells[2].outputs
     assert out.output_type == "stream" and out.text.startswith("✔ sigmoid:") and "(hidden tests)" in out.text
@@ -153,7 +153,7 @@ def test_verify_passes_own_right_work_with_the_graders_words(monkeypatch):
 
 
 def test_verify_fails_a_forged_record_the_kernel_showed_as_passing(monkeypatch):
-    done, sub = _prepared_and_executed(monkeypatch, OWN, lambda z: 1.0 / (1.0 + np.exp(-np.asarray(z))))
+    done, sub = _prepared_and_executed(monkeypatch, OWN, lambda z: 0.5 * (1.0 + np.tanh(0.5 * np.asarray(z))))
     outcomes = done.cells[2].outputs[1].data[RECORD_MIME]["outcomes"]
     outcomes[-1]["value"]["array"][1][0] = repr(0.123)  # one hidden value changed after the check ran
     nb = _run(Verify, done, sub)
