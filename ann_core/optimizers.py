@@ -22,6 +22,11 @@ Each rule is written once, in a private kernel (``_sgd``, ``_adam``, …) that u
 checked float64 arrays in place. The functions above check their input, copy it and apply
 the kernel, so they stay pure.
 
+Four closed forms say what the rules do (lessons 07-10 ask the learner to derive them):
+``momentum_velocity`` (the velocity after k steps of a constant gradient), ``adagrad_effective_lr``
+(the rate of every step of a gradient history), ``rmsprop_step_sizes`` and ``adam_first_steps``
+(the first steps for a constant gradient, Adam's with and without bias correction).
+
 The classes ``SGD, Momentum, AdaGrad, RMSprop, Adam`` keep the state for a list of
 parameter arrays and update those arrays in place: ``opt.step(net.params, net.grads)``.
 Each step applies the kernel once, to all the arrays joined into one vector: the same
