@@ -383,3 +383,26 @@ def test_adam_first_steps_are_adams_steps_with_and_without_correction(beta1, bet
     c, u = O.adam_first_steps(2.0, 0.1, 2)
     np.testing.assert_allclose(c, [-0.1, -0.1], rtol=1e-7)
     np.testing.assert_allclose(u, [-0.1 * 0.1 / np.sqrt(0.001), -0.1 * 0.19 / np.sqrt(0.001999)], rtol=1e-6)
+
+
+CLOSED_FORMS = {"07_momentum": "momentum_velocity", "08_adagrad": "adagrad_effective_lr",
+                "09_rmsprop": "rmsprop_step_sizes", "10_adam": "adam_first_steps"}
+
+
+@pytest.mark.parametrize(("lesson", "name"), CLOSED_FORMS.items())
+def test_each_closed_form_is_withheld_in_its_own_lesson_only(lesson, name):
+    """Own work (issue 19): the grading kernel of its lesson has no reference to delegate to, and
+    a function that delegates fails the live check too."""
+    from ann_core.checks import CheckFailed, check
+    from autograder.integrity import lesson_withheld
+
+    assert f"ann_core.optimizers.{name}" in lesson_withheld(lesson)
+    others = [other for other in CLOSED_FORMS if other != lesson]
+    assert all(f"ann_core.optimizers.{name}" not in lesson_withheld(other) for other in others)
+    reference = getattr(O, name)
+
+    def delegates(*args, **kwargs):
+        return reference(*args, **kwargs)
+
+    with pytest.raises(CheckFailed, match=f"uses ann_core's optimizers.{name}"):
+        check(name, delegates, quiet=True)
