@@ -22,6 +22,11 @@ Each rule is written once, in a private kernel (``_sgd``, ``_adam``, …) that u
 checked float64 arrays in place. The functions above check their input, copy it and apply
 the kernel, so they stay pure.
 
+Four closed forms say what the rules do (lessons 07-10 ask the learner to derive them):
+``momentum_velocity`` (the velocity after k steps of a constant gradient), ``adagrad_effective_lr``
+(the rate of every step of a gradient history), ``rmsprop_step_sizes`` and ``adam_first_steps``
+(the first steps for a constant gradient, Adam's with and without bias correction).
+
 The classes ``SGD, Momentum, AdaGrad, RMSprop, Adam`` keep the state for a list of
 parameter arrays and update those arrays in place: ``opt.step(net.params, net.grads)``.
 Each step applies the kernel once, to all the arrays joined into one vector: the same
@@ -127,6 +132,87 @@ def adam_update(w, g, m, v, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
     m, v = _state(m, w, "m"), _state(v, w, "v")
     _adam(w, g, m, v, t, lr, beta1, beta2, eps)
     return w, m, v
+
+
+# ------------------------------------------------------------------ what the rules do (closed forms)
+# Lessons 07-10 ask the learner to derive these from the update rules; tests/test_ann_optimizers.py
+# checks each against the update function run step by step.
+def momentum_velocity(g, lr, mu, k):
+    """The momentum velocity after ``k`` steps of a constant gradient ``g``, from ``v = 0``.
+
+    ``v ← μ v − lr g`` unrolls to a geometric series:
+    ``v_k = −lr g (1 + μ + … + μ^(k−1)) = −lr g (1 − μ^k) / (1 − μ)``  (``= −lr g k`` for μ = 1).
+    ``k = np.inf`` gives the limit ``−lr g / (1 − μ)`` (needs ``0 ≤ μ < 1``).
+
+    g : array (any shape) — the constant gradient.  lr, mu : floats.  k : int ≥ 0, or ``np.inf``.
+    Returns ``v_k``, an array of ``g``'s shape.  Example: ``g = 1, lr = 1, μ = 0.9, k = 3`` → ``−2.71``.
+    """
+    g = as_float_array(g, "g")
+    if not (k == np.inf or (int(k) == k and k >= 0)):
+        raise ValueError(f"k is a number of steps (an integer ≥ 0, or np.inf for the limit), got {k}")
+    if not 0 <= mu <= 1:
+        raise ValueError(f"the momentum coefficient mu must be in [0, 1], got {mu}")
+    if k == np.inf:
+        if mu == 1:
+            raise ValueError("with mu = 1 the velocity grows without limit (k = np.inf needs mu < 1)")
+        return -lr * g / (1 - mu)
+    factor = float(k) if mu == 1 else (1 - mu**k) / (1 - mu)
+    return -lr * g * factor
+
+
+def adagrad_effective_lr(grads, lr, eps=1e-10):
+    """AdaGrad's effective learning rate ``lr / (√G_t + ε)`` at every step of a gradient history.
+
+    ``G_t = g_1² + … + g_t²`` is the sum that ``adagrad_update`` holds *after* step ``t`` (the one
+    step ``t`` divides by), elementwise, from ``G = 0``; ε outside the square root.
+
+    grads : array (T, ...) — the gradient of each step, ``grads[t − 1]`` at step ``t``.
+    Returns an array of ``grads``' shape: row ``t − 1`` is the rate used at step ``t``.
+    Example: ``grads = [[3], [4]], lr = 1`` → ``[[1/3], [1/5]]``.
+    """
+    grads = as_float_array(grads, "grads")
+    if grads.ndim < 1:
+        raise ValueError("grads is a history of gradients, shape (T, ...): one row per step")
+    return lr / (np.sqrt(np.cumsum(grads * grads, axis=0)) + eps)
+
+
+def rmsprop_step_sizes(g, lr, steps, rho=0.99, eps=1e-8):
+    """The step lengths ``|Δw_k|`` of RMSprop, ``k = 1 … steps``, for a constant gradient ``g``, ``s = 0`` first.
+
+    ``s ← ρ s + (1 − ρ) g²`` gives ``s_k = (1 − ρ^k) g²``, so
+    ``|Δw_k| = lr |g| / (√s_k + ε) = lr |g| / (√(1 − ρ^k) |g| + ε)``, which tends to ``lr`` (for
+    ``|g| ≫ ε``): the step length forgets the size of the gradient.
+
+    g : array (any shape).  steps : int ≥ 1.  Returns an array (steps, *g.shape).
+    Example: ``g = 1, lr = 0.1, ρ = 0.9``: ``0.1/√0.1 = 0.3162, 0.1/√0.19 = 0.2294, …``
+    """
+    g = as_float_array(g, "g")
+    if int(steps) != steps or steps < 1:
+        raise ValueError(f"steps is a number of steps (an integer ≥ 1), got {steps}")
+    k = np.arange(1, int(steps) + 1, dtype=np.float64).reshape((-1,) + (1,) * g.ndim)
+    return lr * np.abs(g) / (np.sqrt(1 - rho**k) * np.abs(g) + eps)
+
+
+def adam_first_steps(g, lr, steps, beta1=0.9, beta2=0.999, eps=1e-8):
+    """Adam's first ``steps`` updates ``Δw_t``, with and without bias correction, for a constant ``g``.
+
+    From ``m = v = 0``: ``m_t = (1 − β1^t) g`` and ``v_t = (1 − β2^t) g²``.  With the correction
+    ``m̂ = g``, ``√v̂ = |g|`` and ``Δw_t = −lr g / (|g| + ε)`` (about ``−lr·sign(g)`` at every ``t``);
+    without it ``Δw_t = −lr (1 − β1^t) g / (√(1 − β2^t) |g| + ε)``: ``(1 − β1)/√(1 − β2) ≈ 3.16`` times
+    longer at ``t = 1`` for the default β's.
+
+    g : array (any shape).  steps : int ≥ 1.
+    Returns ``(corrected, uncorrected)``, two arrays (steps, *g.shape) of signed updates.
+    Example: ``g = 2, lr = 0.1``, default β's, ``t = 1``: ``(−0.1, −0.3162)``.
+    """
+    g = as_float_array(g, "g")
+    if int(steps) != steps or steps < 1:
+        raise ValueError(f"steps is a number of steps (an integer ≥ 1), got {steps}")
+    t = np.arange(1, int(steps) + 1, dtype=np.float64).reshape((-1,) + (1,) * g.ndim)
+    ones = np.ones_like(t)
+    corrected = -lr * g * ones / (np.abs(g) + eps)
+    uncorrected = -lr * (1 - beta1**t) * g / (np.sqrt(1 - beta2**t) * np.abs(g) + eps)
+    return corrected, uncorrected
 
 
 # ------------------------------------------------------------------ stateful optimizers

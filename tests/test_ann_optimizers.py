@@ -308,3 +308,101 @@ def test_fit_is_deterministic_and_reports_validation():
         losses.categorical_cross_entropy(Y[40:], net1.forward(X[40:])))
     assert h1["val_acc"][-1] == training.accuracy(net1, X[40:], y[40:])
     assert h1["loss"][-1] < h1["loss"][0]
+
+
+# ---------------------------------------------------------------- closed forms against the rules themselves
+# Lessons 07-10 ask for these derived quantities; each is checked against its update function
+# run step by step (a second implementation), and against the lessons' worked examples.
+CLOSED_G = np.array([1.3, -0.4, 2.5e-3, -7.0])
+
+
+@pytest.mark.parametrize(("mu", "k"), [(0.9, 1), (0.9, 3), (0.5, 7), (0.0, 4), (0.99, 60), (1.0, 5), (0.9, 0)])
+def test_momentum_velocity_is_the_velocity_momentum_update_reaches(mu, k):
+    w, v = np.zeros(4), np.zeros(4)
+    for _ in range(k):
+        w, v = O.momentum_update(w, CLOSED_G, v, 0.07, mu)
+    np.testing.assert_allclose(O.momentum_velocity(CLOSED_G, 0.07, mu, k), v, rtol=1e-12, atol=1e-15)
+
+
+def test_momentum_velocity_limit_and_worked_example():
+    np.testing.assert_allclose(O.momentum_velocity([1.0, -2.0], 0.1, 0.9, 3), [-0.271, 0.542], rtol=1e-12)
+    v = np.zeros(4)
+    for _ in range(2000):
+        _, v = O.momentum_update(np.zeros(4), CLOSED_G, v, 0.07, 0.9)
+    np.testing.assert_allclose(O.momentum_velocity(CLOSED_G, 0.07, 0.9, np.inf), v, rtol=1e-12)
+    with pytest.raises(ValueError, match="k is a number of steps"):
+        O.momentum_velocity(CLOSED_G, 0.1, 0.9, 2.5)
+    with pytest.raises(ValueError, match="without limit"):
+        O.momentum_velocity(CLOSED_G, 0.1, 1.0, np.inf)
+
+
+@pytest.mark.parametrize("eps", [1e-10, 0.5])
+def test_adagrad_effective_lr_is_the_rate_each_adagrad_step_uses(eps):
+    rng = np.random.default_rng(8)
+    grads = rng.normal(size=(12, 2, 3))
+    rates = O.adagrad_effective_lr(grads, 0.3, eps)
+    w, G = rng.normal(size=(2, 3)), np.zeros((2, 3))
+    for t, g in enumerate(grads):
+        w_new, G = O.adagrad_update(w, g, G, 0.3, eps)
+        np.testing.assert_allclose(w - w_new, rates[t] * g, rtol=1e-12, atol=1e-15)  # Δw = −rate·g
+        w = w_new
+    np.testing.assert_allclose(O.adagrad_effective_lr([[3.0, 1.0], [4.0, -1.0], [0.0, 2.0]], 1.0),
+                               [[1 / 3, 1.0], [0.2, 1 / np.sqrt(2)], [0.2, 1 / np.sqrt(6)]], rtol=1e-9)
+    assert np.all(np.diff(rates, axis=0) <= 0)  # AdaGrad's rates never grow
+
+
+@pytest.mark.parametrize(("rho", "eps"), [(0.99, 1e-8), (0.9, 1e-8), (0.75, 0.5)])
+def test_rmsprop_step_sizes_are_the_steps_rmsprop_update_takes(rho, eps):
+    sizes = O.rmsprop_step_sizes(CLOSED_G, 0.02, 40, rho=rho, eps=eps)
+    assert sizes.shape == (40, 4)
+    w, s = np.zeros(4), np.zeros(4)
+    for k in range(40):
+        w_new, s = O.rmsprop_update(w, CLOSED_G, s, 0.02, rho, eps)
+        np.testing.assert_allclose(np.abs(w_new - w), sizes[k], rtol=1e-10, atol=1e-15)
+        w = w_new
+    np.testing.assert_allclose(O.rmsprop_step_sizes(1.0, 0.1, 3, rho=0.9), [0.31622777, 0.22941573, 0.19209468],
+                               rtol=1e-7)
+    long = O.rmsprop_step_sizes([1e-3, 1e3], 0.1, 3000, rho=0.99)
+    np.testing.assert_allclose(long[-1], 0.1, rtol=1e-4)  # → lr, whatever |g|
+
+
+@pytest.mark.parametrize(("beta1", "beta2", "eps"), [(0.9, 0.999, 1e-8), (0.5, 0.9, 1e-8), (0.8, 0.95, 0.5)])
+def test_adam_first_steps_are_adams_steps_with_and_without_correction(beta1, beta2, eps):
+    corrected, uncorrected = O.adam_first_steps(CLOSED_G, 0.05, 25, beta1, beta2, eps)
+    assert corrected.shape == uncorrected.shape == (25, 4)
+    w, m, v = np.zeros(4), np.zeros(4), np.zeros(4)
+    m_raw, v_raw = np.zeros(4), np.zeros(4)
+    for t in range(1, 26):
+        w_new, m, v = O.adam_update(w, CLOSED_G, m, v, t, 0.05, beta1, beta2, eps)
+        np.testing.assert_allclose(w_new - w, corrected[t - 1], rtol=1e-10, atol=1e-15)
+        w = w_new
+        m_raw = beta1 * m_raw + (1 - beta1) * CLOSED_G  # the article's form: no bias correction
+        v_raw = beta2 * v_raw + (1 - beta2) * CLOSED_G**2
+        step = -0.05 * m_raw / (np.sqrt(v_raw) + eps)
+        np.testing.assert_allclose(step, uncorrected[t - 1], rtol=1e-10, atol=1e-15)
+    c, u = O.adam_first_steps(2.0, 0.1, 2)
+    np.testing.assert_allclose(c, [-0.1, -0.1], rtol=1e-7)
+    np.testing.assert_allclose(u, [-0.1 * 0.1 / np.sqrt(0.001), -0.1 * 0.19 / np.sqrt(0.001999)], rtol=1e-6)
+
+
+CLOSED_FORMS = {"07_momentum": "momentum_velocity", "08_adagrad": "adagrad_effective_lr",
+                "09_rmsprop": "rmsprop_step_sizes", "10_adam": "adam_first_steps"}
+
+
+@pytest.mark.parametrize(("lesson", "name"), CLOSED_FORMS.items())
+def test_each_closed_form_is_withheld_in_its_own_lesson_only(lesson, name):
+    """Own work (issue 19): the grading kernel of its lesson has no reference to delegate to, and
+    a function that delegates fails the live check too."""
+    from ann_core.checks import CheckFailed, check
+    from autograder.integrity import lesson_withheld
+
+    assert f"ann_core.optimizers.{name}" in lesson_withheld(lesson)
+    others = [other for other in CLOSED_FORMS if other != lesson]
+    assert all(f"ann_core.optimizers.{name}" not in lesson_withheld(other) for other in others)
+    reference = getattr(O, name)
+
+    def delegates(*args, **kwargs):
+        return reference(*args, **kwargs)
+
+    with pytest.raises(CheckFailed, match=f"uses ann_core's optimizers.{name}"):
+        check(name, delegates, quiet=True)

@@ -126,5 +126,5 @@ def test_the_start_page_shows_the_learners_own_progress(tmp_path):
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     table = "".join(o.get("text", "") for o in nb.cells[[c.get("id") for c in nb.cells].index("progress-code")].outputs)
     assert f"saved in {tmp_path}" in table
-    assert re.search(r"07_momentum\s+done\s+1/1 exercises, 3/3 points", table), table
+    assert re.search(r"07_momentum\s+done\s+2/2 exercises, 6/6 points", table), table
     assert re.search(r"08_adagrad\s+not started", table) and "1 of 2 lessons done, 1 started" in table, table

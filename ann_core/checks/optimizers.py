@@ -410,3 +410,300 @@ register(Spec(
     ],
     wrap=_chained(2, counts_t=True),
 ))
+
+
+# ---------------------------------------------------------------- what the rules do: closed forms (07-10)
+# Each lesson's second exercise asks for a quantity derived from its update rule (not the rule
+# again). The first visible case is the lesson's worked example by hand; a large ε (0.5) shows
+# where ε sits; hidden cases add other shapes, hyper-parameters and lengths.
+def _velocity_cases(rng, hidden):
+    out = [
+        Case((np.array([1.0, -2.0]), 0.1, 0.9, 3), label="by hand: g = (1, −2), α = 0.1, μ = 0.9, k = 3"),
+        Case((_g(rng, (2, 3)), 0.05, 0.5, 4), label="μ = 0.5, k = 4"),
+        Case((_g(rng, (3,)), 0.1, 0.9, 1), label="k = 1"),
+        Case((_g(rng, (4,)), 0.01, 0.9, np.inf), label="k = ∞: the limit"),
+    ]
+    if hidden:
+        out += [
+            Case((_g(rng, (5,)), 0.2, 0.99, 50), label="μ = 0.99, k = 50"),
+            Case((_g(rng, (2, 2, 3)), 0.03, 0.75, 7)),
+            Case((_g(rng, (3,)), 0.1, 0.0, 5), label="μ = 0: plain gradient descent"),
+            Case((_g(rng, (4,)), 0.1, 0.9, 0), label="k = 0"),
+            Case((_g(rng, (6,)), 0.5, 0.5, np.inf), label="k = ∞, μ = 0.5"),
+            Case((_g(rng, (3,)), 0.1, 0.9, 200), label="k = 200"),
+        ]
+    return out
+
+
+def _vel_beta_k(g, lr, mu, k):
+    return -lr * _f(g) * mu**k / (1 - mu)
+
+
+def _vel_limit(g, lr, mu, k):
+    return -lr * _f(g) / (1 - mu)
+
+
+def _vel_k_plus_1(g, lr, mu, k):
+    return -lr * _f(g) * (1 - mu ** (k + 1)) / (1 - mu)
+
+
+def _vel_k_minus_1(g, lr, mu, k):
+    return -lr * _f(g) * (1 - mu ** (k - 1)) / (1 - mu)
+
+
+def _vel_uphill(g, lr, mu, k):
+    return lr * _f(g) * (1 - mu**k) / (1 - mu)
+
+
+def _vel_ema(g, lr, mu, k):
+    return -lr * _f(g) * (1 - mu**k)
+
+
+def _vel_last_term(g, lr, mu, k):
+    return -lr * _f(g) * mu ** (k - 1)
+
+
+register(Spec(
+    "momentum_velocity", ref.momentum_velocity, _velocity_cases, lesson="07_momentum",
+    mistakes=[
+        Mistake("μ^k / (1 − μ) is what is still *missing* from the limit; the sum 1 + μ + … + μ^(k−1) "
+                "is (1 − μ^k) / (1 − μ).", _vel_beta_k),
+        Mistake("you returned the limit −α·g / (1 − μ) for every k; after finitely many steps the "
+                "velocity has reached only the fraction 1 − μ^k of it.", _vel_limit),
+        Mistake("one step too many: after k steps from v = 0 the sum has k terms, 1 + μ + … + μ^(k−1), "
+                "so (1 − μ^k) / (1 − μ), not (1 − μ^(k+1)) / (1 − μ).", _vel_k_plus_1),
+        Mistake("one step too few: after k steps the sum has k terms (after 1 step v = −α·g), so "
+                "(1 − μ^k) / (1 − μ), not (1 − μ^(k−1)) / (1 − μ).", _vel_k_minus_1),
+        Mistake("the sign: v ← μ·v − α·g points downhill, so a constant g gives a velocity of the "
+                "opposite sign, −α·g·(1 − μ^k) / (1 − μ).", _vel_uphill),
+        Mistake("(1 − μ^k)·α·g is the velocity of the moving-average form v ← μ·v + (1 − μ)·g (section 3); "
+                "the course's v ← μ·v − α·g sums the gradients without the factor (1 − μ): "
+                "−α·g·(1 − μ^k) / (1 − μ).", _vel_ema),
+        Mistake("you returned only the last term of the sum, −α·μ^(k−1)·g (the contribution of the "
+                "first gradient); the velocity is the whole sum −α·g·(1 + μ + … + μ^(k−1)).", _vel_last_term),
+    ],
+))
+
+
+def _rates_cases(rng, hidden):
+    out = [
+        Case((np.array([[3.0, 1.0], [4.0, -1.0], [0.0, 2.0]]), 1.0),
+             label="by hand: grads (3, 1), (4, −1), (0, 2), α = 1"),
+        Case((_g(rng, (5, 3)), 0.1), label="5 steps, 3 weights"),
+        Case((_g(rng, (4, 2), 0.3), 0.5, 0.5), label="large ε"),
+    ]
+    if hidden:
+        out += [
+            Case((_g(rng, (20, 4)), 0.01), label="20 steps"),
+            Case((_g(rng, (6, 2, 3), 0.1), 0.2, 0.5), label="(6, 2, 3), large ε"),
+            Case((_g(rng, (1, 5)), 0.3), label="one step"),
+            Case((_g(rng, (8,)), 0.5, 1.0), label="one weight, 8 steps, ε = 1"),
+        ]
+    return out
+
+
+def _rates_eps_inside(grads, lr, eps=1e-10):
+    return lr / np.sqrt(np.cumsum(_f(grads) ** 2, axis=0) + eps)
+
+
+def _rates_latest(grads, lr, eps=1e-10):
+    return lr / (np.abs(_f(grads)) + eps)
+
+
+def _rates_square_of_sum(grads, lr, eps=1e-10):
+    return lr / (np.abs(np.cumsum(_f(grads), axis=0)) + eps)
+
+
+def _rates_no_sqrt(grads, lr, eps=1e-10):
+    return lr / (np.cumsum(_f(grads) ** 2, axis=0) + eps)
+
+
+def _rates_before(grads, lr, eps=1e-10):
+    G = np.cumsum(_f(grads) ** 2, axis=0) - _f(grads) ** 2
+    return lr / (np.sqrt(G) + eps)
+
+
+def _rates_total(grads, lr, eps=1e-10):
+    G = np.sum(_f(grads) ** 2, axis=0)
+    return lr / (np.sqrt(G) + eps) * np.ones_like(_f(grads))
+
+
+register(Spec(
+    "adagrad_effective_lr", ref.adagrad_effective_lr, _rates_cases, lesson="08_adagrad",
+    mistakes=[
+        Mistake("you kept only the latest g², α / (|g_t| + ε); G is the running sum of *every* squared "
+                "gradient so far, G_t = g_1² + … + g_t² (np.cumsum along axis 0).", _rates_latest),
+        Mistake("the square of the sum, (g_1 + … + g_t)², is not the sum of the squares "
+                "g_1² + … + g_t²: square first, then add up.", _rates_square_of_sum),
+        Mistake("the square root is missing: the rate is α / (√G_t + ε), not α / (G_t + ε).", _rates_no_sqrt),
+        Mistake("step t divides by G after adding g_t², G_t = g_1² + … + g_t² (the update adds first, "
+                "then steps); you used the sum before it.", _rates_before),
+        Mistake("every row used the whole history's sum; the rate at step t only knows the gradients "
+                "up to t, so G_t is a running (cumulative) sum.", _rates_total),
+        Mistake("ε belongs outside the square root (section 4): α / (√G_t + ε), not α / √(G_t + ε); "
+                "the check uses ε = 0.5, where the two differ clearly.", _rates_eps_inside),
+    ],
+))
+
+
+def _sizes_cases(rng, hidden):
+    out = [
+        Case((np.array([1.0, -2.0]), 0.1, 3), {"rho": 0.9}, label="by hand: g = (1, −2), α = 0.1, ρ = 0.9"),
+        Case((_g(rng, (3,)), 0.01, 10), label="default ρ, 10 steps"),
+        Case((_g(rng, (2, 2), 0.3), 0.05, 4), {"rho": 0.75, "eps": 0.5}, label="large ε"),
+    ]
+    if hidden:
+        out += [
+            Case((_g(rng, (4,)), 0.001, 300), label="300 steps"),
+            Case((_g(rng, (2, 3), 0.1), 0.1, 6), {"rho": 0.5, "eps": 0.5}),
+            Case((_g(rng, (5,)), 0.3, 1), {"rho": 0.9}, label="one step"),
+            Case((_g(rng, (3,), 10.0), 0.01, 20), {"rho": 0.999}),
+        ]
+    return out
+
+
+def _sizes(g, lr, s, eps):
+    return lr * np.abs(g) / (np.sqrt(s) + eps)
+
+
+def _sizes_k(g, steps):
+    g = _f(g)
+    return g, np.arange(1, int(steps) + 1, dtype=np.float64).reshape((-1,) + (1,) * g.ndim)
+
+
+def _sizes_swapped(g, lr, steps, rho=0.99, eps=1e-8):
+    g, k = _sizes_k(g, steps)
+    return _sizes(g, lr, (1 - (1 - rho) ** k) * g * g, eps)
+
+
+def _sizes_no_one_minus(g, lr, steps, rho=0.99, eps=1e-8):
+    g, k = _sizes_k(g, steps)
+    return _sizes(g, lr, (1 - rho**k) / (1 - rho) * g * g, eps)
+
+
+def _sizes_steady(g, lr, steps, rho=0.99, eps=1e-8):
+    g, k = _sizes_k(g, steps)
+    return _sizes(g, lr, g * g * np.ones_like(k), eps)
+
+
+def _sizes_k_plus_1(g, lr, steps, rho=0.99, eps=1e-8):
+    g, k = _sizes_k(g, steps)
+    return _sizes(g, lr, (1 - rho ** (k + 1)) * g * g, eps)
+
+
+def _sizes_signed(g, lr, steps, rho=0.99, eps=1e-8):
+    g, k = _sizes_k(g, steps)
+    return -lr * g / (np.sqrt((1 - rho**k) * g * g) + eps)
+
+
+def _sizes_eps_inside(g, lr, steps, rho=0.99, eps=1e-8):
+    g, k = _sizes_k(g, steps)
+    return lr * np.abs(g) / np.sqrt((1 - rho**k) * g * g + eps)
+
+
+register(Spec(
+    "rmsprop_step_sizes", ref.rmsprop_step_sizes, _sizes_cases, lesson="09_rmsprop",
+    mistakes=[
+        Mistake("ρ and 1 − ρ are swapped: from s = 0, s ← ρ·s + (1 − ρ)·g² gives s_k = (1 − ρ^k)·g², "
+                "not (1 − (1 − ρ)^k)·g².", _sizes_swapped),
+        Mistake("the (1 − ρ) factor is missing: ρ·s + g² sums to (1 − ρ^k)/(1 − ρ)·g²; with "
+                "(1 − ρ)·g² the sum is (1 − ρ^k)·g².", _sizes_no_one_minus),
+        Mistake("you used the steady state s = g² at every step; s starts at 0 and reaches only "
+                "(1 − ρ^k)·g² after k steps, so the first steps are longer than α.", _sizes_steady),
+        Mistake("one step too many: after k steps from s = 0, s_k = (1 − ρ^k)·g² (after one step "
+                "(1 − ρ)·g²), not (1 − ρ^(k+1))·g².", _sizes_k_plus_1),
+        Mistake("return the step *lengths* |Δw_k| = α·|g| / (√s_k + ε), positive whatever the sign "
+                "of g, not the signed update −α·g / (√s_k + ε).", _sizes_signed),
+        Mistake("ε belongs outside the square root (lesson 08): α·|g| / (√s_k + ε), not "
+                "α·|g| / √(s_k + ε); the check uses ε = 0.5.", _sizes_eps_inside),
+    ],
+))
+
+
+def _adam_steps_cases(rng, hidden):
+    out = [
+        Case((np.array([2.0, -0.5]), 0.1, 2), label="by hand: g = (2, −0.5), α = 0.1, default β's"),
+        Case((_g(rng, (3,)), 0.01, 5), {"beta1": 0.5, "beta2": 0.9}, label="β1 = 0.5, β2 = 0.9"),
+        Case((_g(rng, (2, 2), 0.3), 0.05, 3), {"eps": 0.5}, label="large ε"),
+    ]
+    if hidden:
+        out += [
+            Case((_g(rng, (4,)), 0.001, 100), label="100 steps"),
+            Case((_g(rng, (2, 3), 0.01), 0.1, 4), {"beta1": 0.8, "beta2": 0.95, "eps": 0.5}),
+            Case((_g(rng, (5,)), 0.3, 1), label="one step"),
+            Case((_g(rng, (3,), 100.0), 0.02, 10), {"beta1": 0.5, "beta2": 0.99}),
+        ]
+    return out
+
+
+def _adam_t(g, steps):
+    return _sizes_k(g, steps)
+
+
+def _adam_cor(g, lr, eps, t):
+    return -lr * g * np.ones_like(t) / (np.abs(g) + eps)
+
+
+def _adam_unc(g, lr, beta1, beta2, eps, t):
+    return -lr * (1 - beta1**t) * g / (np.sqrt(1 - beta2**t) * np.abs(g) + eps)
+
+
+def _steps_none(g, lr, steps, beta1=0.9, beta2=0.999, eps=1e-8):
+    g, t = _adam_t(g, steps)
+    unc = _adam_unc(g, lr, beta1, beta2, eps, t)
+    return unc, unc
+
+
+def _steps_swapped(g, lr, steps, beta1=0.9, beta2=0.999, eps=1e-8):
+    g, t = _adam_t(g, steps)
+    return _adam_unc(g, lr, beta1, beta2, eps, t), _adam_cor(g, lr, eps, t)
+
+
+def _steps_t_fixed(g, lr, steps, beta1=0.9, beta2=0.999, eps=1e-8):
+    g, t = _adam_t(g, steps)
+    return _adam_cor(g, lr, eps, t), _adam_unc(g, lr, beta1, beta2, eps, np.ones_like(t))
+
+
+def _steps_wrong_t(g, lr, steps, beta1=0.9, beta2=0.999, eps=1e-8):
+    g, t = _adam_t(g, steps)
+    m_hat = (1 - beta1**t) * g / (1 - beta1 ** (t + 1))
+    v_hat = (1 - beta2**t) * g * g / (1 - beta2 ** (t + 1))
+    return -lr * m_hat / (np.sqrt(v_hat) + eps), _adam_unc(g, lr, beta1, beta2, eps, t)
+
+
+def _steps_only_m(g, lr, steps, beta1=0.9, beta2=0.999, eps=1e-8):
+    g, t = _adam_t(g, steps)
+    return -lr * g / (np.sqrt(1 - beta2**t) * np.abs(g) + eps), _adam_unc(g, lr, beta1, beta2, eps, t)
+
+
+def _steps_lengths(g, lr, steps, beta1=0.9, beta2=0.999, eps=1e-8):
+    g, t = _adam_t(g, steps)
+    return np.abs(_adam_cor(g, lr, eps, t)), np.abs(_adam_unc(g, lr, beta1, beta2, eps, t))
+
+
+def _steps_eps_inside(g, lr, steps, beta1=0.9, beta2=0.999, eps=1e-8):
+    g, t = _adam_t(g, steps)
+    cor = -lr * g * np.ones_like(t) / np.sqrt(g * g + eps)
+    unc = -lr * (1 - beta1**t) * g / np.sqrt((1 - beta2**t) * g * g + eps)
+    return cor, unc
+
+
+register(Spec(
+    "adam_first_steps", ref.adam_first_steps, _adam_steps_cases, lesson="10_adam",
+    mistakes=[
+        Mistake("both results are the uncorrected steps: with the correction m̂_t = m_t / (1 − β1^t) = g "
+                "and √v̂_t = |g|, so the corrected step is −α·g / (|g| + ε) at every t.", _steps_none),
+        Mistake("the order of the results: return (corrected, uncorrected) — with the bias correction "
+                "first.", _steps_swapped),
+        Mistake("the uncorrected step changes with t: m_t = (1 − β1^t)·g and v_t = (1 − β2^t)·g², "
+                "so it is −α·(1 − β1^t)·g / (√(1 − β2^t)·|g| + ε); you used t = 1 at every step.", _steps_t_fixed),
+        Mistake("the correction uses the wrong t: step t divides m_t by 1 − β1^t and v_t by 1 − β2^t, "
+                "the same t (not t + 1); then m̂ = g and √v̂ = |g| exactly.", _steps_wrong_t),
+        Mistake("the corrected step divides both moments: you corrected v but not m (or the other way "
+                "round) in the corrected step.", _steps_only_m),
+        Mistake("return the signed updates Δw_t (a positive g gives a negative step), not their lengths.",
+                _steps_lengths),
+        Mistake("ε belongs outside the square root (lesson 08): divide by √v̂ + ε, not √(v̂ + ε); the "
+                "check uses ε = 0.5.", _steps_eps_inside),
+    ],
+))
