@@ -1,4 +1,4 @@
-"""Loss functions and their gradients (lesson 03, 損失函數 / 损失函数).
+"""Loss functions and their gradients (lessons 03a and 03b, 損失函數 / 损失函数).
 
 Every loss takes ``(y_true, y_pred)`` in that order, arrays of the same shape (no
 silent broadcasting), and returns a Python float. ``<name>_grad(y_true, y_pred)``

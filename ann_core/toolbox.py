@@ -36,8 +36,9 @@ TOOLBOX: dict[str, tuple[str, ...]] = {
     "01_layers": ("dense_forward",),
     "02_activations": ("sigmoid", "sigmoid_grad", "tanh", "tanh_grad", "relu", "relu_grad", "leaky_relu",
                        "leaky_relu_grad", "softmax"),
-    "03_losses": ("mse", "binary_cross_entropy", "categorical_cross_entropy", "mse_grad",
-                  "binary_cross_entropy_grad", "categorical_cross_entropy_grad"),
+    "03a_regression_losses": ("mse", "mse_grad"),
+    "03b_classification_losses": ("binary_cross_entropy", "categorical_cross_entropy",
+                                  "binary_cross_entropy_grad", "categorical_cross_entropy_grad"),
     "04_forward": ("layer_forward", "network_forward"),
     "05_backprop": ("dense_backward", "activation_backward", "network_backward"),
     "06_gradient_descent": ("sgd_update", "iterate_minibatches"),
@@ -56,7 +57,7 @@ PRELUDE = '''\
 #    notebooks. Everything the network in this lesson computes is one of these. Edit them here if you
 #    like, then run this cell again. The grader grades the code in THIS cell (it never reads your other
 #    notebooks), so save the notebook after running it. (NumPy is `np`, imported in the setup cell.)
-EPS = 1e-12  # lesson 03: probabilities are clipped to [EPS, 1 − EPS] before a log
+EPS = 1e-12  # lesson 03b: probabilities are clipped to [EPS, 1 − EPS] before a log
 '''
 
 
@@ -107,11 +108,15 @@ def _stub(name: str, where: str) -> str:
 
 def lessons_before(lesson: str | None) -> list[str]:
     """The toolbox's lesson folders that come before ``lesson`` (e.g. "12_regularization"); all
-    but lesson 11's when ``lesson`` is not a numbered lesson folder."""
-    m = re.match(r"^(\d\d)_", lesson or "")
+    but lesson 11's when ``lesson`` is not a numbered lesson folder.
+
+    Lesson numbers are compared as the text before the first "_" ("03a" < "03b" < "04" < "11"),
+    so a lesson split into lettered parts keeps its place.
+    """
+    m = re.match(r"^(\d\d[a-z]?)_", lesson or "")
     if m is None:
         return [k for k in TOOLBOX if k != "11_mlp"]
-    return [k for k in TOOLBOX if k[:2] < m.group(1)]
+    return [k for k in TOOLBOX if k.split("_", 1)[0] < m.group(1)]
 
 
 def toolbox_source(lesson_dir: Path, lessons: list[str] | None = None) -> tuple[str, list[str], list[str]]:

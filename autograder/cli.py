@@ -55,7 +55,7 @@ def cmd_grade(args) -> int:
     print(f"graded {len(results)} notebooks ({n_items} items) in {seconds:.1f} s → {Path(args.out) / 'grades.csv'}, "
           f"{Path(args.out) / 'items.csv'}, feedback in {Path(args.out) / 'feedback'}")
     for r in results:
-        print(f"  {r.student_id:<16}{r.assignment:<22}{r.score:>5g}/{r.max_score:<5g}{r.status:<9}{r.message[:70]}")
+        print(f"  {r.student_id:<16}{r.assignment:<27}{r.score:>5g}/{r.max_score:<5g}{r.status:<9}{r.message[:70]}")
     return 0
 
 
@@ -144,7 +144,7 @@ def cmd_import_lms(args) -> int:
     late = [r for r in ok if r.late]
     print(f"imported {len(ok)} notebooks into {dest} ({len(late)} late); report: {report}")
     for r in late:
-        print(f"  late     {r.student_id:<16}{r.lesson:<22}{r.timestamp} ({r.late})")
+        print(f"  late     {r.student_id:<16}{r.lesson:<27}{r.timestamp} ({r.late})")
     for r in records:
         if r.problem:
             print(f"  skipped  {r.source}: {r.problem}")

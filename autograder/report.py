@@ -70,17 +70,17 @@ def report(out: Path, quiet: bool = False) -> Path:
                                 "most_common_failure", "failure_count", "n_adjusted"], item_rows)
     _plot(by_lesson, dest / "scores.png")
     if not quiet:
-        print(f"{'lesson':<22}{'learners':>9}{'mean %':>8}{'median %':>10}{'full marks':>12}")
+        print(f"{'lesson':<27}{'learners':>9}{'mean %':>8}{'median %':>10}{'full marks':>12}")
         for r in lesson_rows:
-            print(f"{r[0]:<22}{r[1]:>9}{r[2]:>8}{r[3]:>10}{float(r[6]):>12.0%}")
+            print(f"{r[0]:<27}{r[1]:>9}{r[2]:>8}{r[3]:>10}{float(r[6]):>12.0%}")
         print()
         for r in item_rows:
-            print(f"{r[0]:<18}{r[1]:<34} pass {float(r[4]):>4.0%}  {r[5][:90]}")
+            print(f"{r[0]:<27}{r[1]:<34} pass {float(r[4]):>4.0%}  {r[5][:90]}")
         changed = [g for g in grades if g.get("adjustment")]
         if changed:  # pass rates above are the automatic results; scores include these
             print("\nset by the instructor in the gradebook (included in the scores), and late penalties:")
             for g in changed:
-                print(f"  {g['student_id']:<16}{g['assignment']:<22}{g['adjustment'][:110]}")
+                print(f"  {g['student_id']:<16}{g['assignment']:<27}{g['adjustment'][:110]}")
         print(f"\nwritten: {dest / 'lessons.csv'}, {dest / 'items.csv'}, {dest / 'scores.png'}")
     return dest
 

@@ -137,15 +137,16 @@ def selftest(course: Course, lessons: list[str] | None = None, workers: int = 2,
     mutants = [o for o in outcomes if o.what not in ("solution", "untouched")]
     killed = sum(o.ok or o.detail.startswith("killed") for o in mutants)
     named = sum(o.ok for o in mutants)
+    width = max([22, *(len(lesson) + 1 for lesson in lessons)])  # 03b_classification_losses has 25 letters
     for o in outcomes:
         if not o.ok:
-            out(f"✘ {o.lesson:<22}{o.what[:70]:<72}{o.detail}")
+            out(f"✘ {o.lesson:<{width}}{o.what[:70]:<72}{o.detail}")
     written = {r.assignment: sum(i.manual for i in r.items) for r in results if r.student_id == "solution"}
     for lesson in lessons:
         mine = {o.what: o for o in outcomes if o.lesson == lesson and o.what in ("solution", "untouched")}
         m = [o for o in outcomes if o.lesson == lesson and o.what not in ("solution", "untouched")]
         hand = f" (+{written[lesson]} written: {MANUAL})" if written.get(lesson) else ""
-        out(f"{lesson:<22} solution {'100%' if mine['solution'].ok else 'WRONG'}{hand}  untouched "
+        out(f"{lesson:<{width}} solution {'100%' if mine['solution'].ok else 'WRONG'}{hand}  untouched "
             f"{'0' if mine['untouched'].ok else 'WRONG'}  mutants killed "
             f"{sum(o.ok or o.detail.startswith('killed') for o in m)}/{len(m)}, named {sum(o.ok for o in m)}/{len(m)}")
     out(f"mutation score: {killed}/{len(mutants)} killed ({100 * killed / max(len(mutants), 1):.0f} %), "

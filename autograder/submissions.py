@@ -55,6 +55,10 @@ DEMO_MISTAKES = {
     "weighted_sum": "def weighted_sum(x, w, b):\n    return float(np.dot(x, w))  # forgot the bias\n",
     "sigmoid": "def sigmoid(z):\n    return 1 / (1 + np.exp(z))  # sign slip\n",
     "mse": "def mse(y_true, y_pred):\n    return float(np.sum((np.asarray(y_pred) - y_true) ** 2))  # sum, not mean\n",
+    "binary_cross_entropy": ("def binary_cross_entropy(y_true, y_pred):\n"
+                             "    t = np.asarray(y_true, dtype=float)\n"
+                             "    p = np.clip(np.asarray(y_pred, dtype=float), EPS, 1 - EPS)\n"
+                             "    return float(np.mean(-t * np.log(p) + (1 - t) * np.log(1 - p)))  # no brackets\n"),
     "layer_forward": ("def layer_forward(X, W, b, activation):\n    Z = X @ W + b\n"
                       "    return ACTIVATIONS[activation](Z), (X, ACTIVATIONS[activation](Z))  # caches A, not Z\n"),
     "dense_backward": ("def dense_backward(dZ, X, W):\n"

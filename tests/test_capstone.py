@@ -75,6 +75,10 @@ def test_a_lesson_not_saved_next_to_this_one_becomes_a_loud_stub(tmp_path):
 def test_lesson_12_also_takes_lesson_11s_train_step_and_fit():
     assert toolbox.lessons_before("12_regularization")[-1] == "11_mlp"
     assert "11_mlp" not in toolbox.lessons_before("11_mlp")
+    # a lesson split into lettered parts (03a, 03b) keeps its place among the numbered ones
+    assert toolbox.lessons_before("03b_classification_losses") == ["01_layers", "02_activations",
+                                                                   "03a_regression_losses"]
+    assert toolbox.lessons_before("04_forward")[-2:] == ["03a_regression_losses", "03b_classification_losses"]
     assert toolbox.is_stub("# YOUR CODE HERE\nraise NotImplementedError()\n")
     assert not toolbox.is_stub("# YOUR CODE HERE\ndef relu(z):\n    return z\n")
 

@@ -127,9 +127,13 @@ def test_withheld_names_exist_and_earlier_lessons_stay(course):
     withholds its own references only."""
     for lesson in course.lessons():
         build(Path(tempfile.mkdtemp(prefix="own-")), lesson_withheld(lesson))  # LookupError names a missing one
-    w = set(lesson_withheld("03_losses"))
-    assert {"ann_core.losses.mse", "ann_core.losses._mse", "ann_core.losses._bce"} <= w
+    w = set(lesson_withheld("03a_regression_losses"))
+    assert {"ann_core.losses.mse", "ann_core.losses._mse", "ann_core.losses.huber_grad"} <= w
     assert not {n for n in w if n.startswith(("ann_core.activations.", "ann_core.layers."))}
+    assert not {"ann_core.losses._bce", "ann_core.losses.binary_cross_entropy"} & w  # lesson 03b's
+    w = set(lesson_withheld("03b_classification_losses"))
+    assert {"ann_core.losses.binary_cross_entropy", "ann_core.losses._bce", "ann_core.losses._cce"} <= w
+    assert not {"ann_core.losses.mse", "ann_core.losses._mse"} & w  # lesson 03a's: available
     w = set(lesson_withheld("05_backprop"))
     assert {"ann_core.layers.Dense.backward", "ann_core.activations._softmax_backward"} <= w
     assert "ann_core.network.network_forward" not in w  # lesson 04's: available
@@ -160,7 +164,7 @@ def test_the_stubbed_copy_keeps_signatures_and_docstrings_and_no_source(tmp_path
 
 
 def test_in_the_stubbed_copy_the_lessons_references_raise_and_the_rest_works(tmp_path):
-    package = build(tmp_path, lesson_withheld("03_losses"))
+    package = build(tmp_path, lesson_withheld("03a_regression_losses") + lesson_withheld("03b_classification_losses"))
     code = """
 import numpy as np, ann_core, ann_core.checks
 from ann_core.checks.spec import _cases

@@ -1,4 +1,4 @@
-"""Checks for lesson 03: loss functions and their gradients (``ann_core.losses``).
+"""Checks for lessons 03a and 03b: loss functions and their gradients (``ann_core.losses``).
 
 Cases only use inputs the reference accepts: regression targets are any floats,
 binary labels are exactly 0 or 1, categorical targets are one-hot rows and every
@@ -61,7 +61,7 @@ def _mse_not_squared(t, p): return float(np.mean(_f(p) - t))
 
 register(Spec(
     "mse", ref.mse, _regression_cases,
-    lesson="03_losses", kernels=("ann_core.losses._mse",),
+    lesson="03a_regression_losses", kernels=("ann_core.losses._mse",),
     mistakes=[
         Mistake("you summed the squared errors; MSE takes their mean (divide by the number of "
                 "elements, e.g. np.mean).", _mse_sum),
@@ -85,7 +85,7 @@ def _hsse_square_of_sum(t, p): return float(0.5 * np.sum(_f(p) - t) ** 2)
 
 register(Spec(
     "half_sse", ref.half_sse, _regression_cases,
-    lesson="03_losses", kernels=("ann_core.losses._half_sse",),
+    lesson="03a_regression_losses", kernels=("ann_core.losses._half_sse",),
     mistakes=[
         Mistake("the ½ is missing: E = ½ Σ (y_k − t_k)².", _hsse_no_half),
         Mistake("you averaged (that is MSE); half_sse sums every squared error and halves the "
@@ -107,7 +107,7 @@ def _mae_mse(t, p): return float(np.mean((_f(p) - t) ** 2))
 
 register(Spec(
     "mae", ref.mae, _regression_cases,
-    lesson="03_losses", kernels=("ann_core.losses._mae",),
+    lesson="03a_regression_losses", kernels=("ann_core.losses._mae",),
     mistakes=[
         Mistake("you summed the absolute errors; MAE takes their mean (np.mean).", _mae_sum),
         Mistake("the absolute value is missing: mean(|y_pred − y_true|), otherwise positive "
@@ -152,7 +152,7 @@ def _huber_no_half(t, p, delta=1.0): return float(np.mean(_huber_terms(t, p, del
 
 register(Spec(
     "huber", ref.huber, _huber_cases,
-    lesson="03_losses", kernels=("ann_core.losses._huber",),
+    lesson="03a_regression_losses", kernels=("ann_core.losses._huber",),
     mistakes=[
         Mistake("the linear part is δ(|d| − ½δ), not δ|d|: without the −½δ the two pieces do "
                 "not meet at |d| = δ.", _huber_linear_no_offset),
@@ -213,7 +213,7 @@ def _bce_sign(t, p): return -float(np.mean(_bce_terms(t, p)))
 
 register(Spec(
     "binary_cross_entropy", ref.binary_cross_entropy, _binary_cases, rtol=CE_RTOL,
-    lesson="03_losses", kernels=("ann_core.losses._bce",),
+    lesson="03b_classification_losses", kernels=("ann_core.losses._bce",),
     mistakes=[
         Mistake("the (1 − y) log(1 − p) term is missing, so samples with label 0 cost nothing: "
                 "L = −[y log p + (1 − y) log(1 − p)].", _bce_no_negatives),
@@ -272,7 +272,7 @@ def _cce_binary_terms(t, p): return float(np.mean(np.sum(_bce_terms(t, p), axis=
 
 register(Spec(
     "categorical_cross_entropy", ref.categorical_cross_entropy, _one_hot_cases, rtol=CE_RTOL,
-    lesson="03_losses", kernels=("ann_core.losses._cce",),
+    lesson="03b_classification_losses", kernels=("ann_core.losses._cce",),
     mistakes=[
         Mistake("you also averaged over the classes (np.mean of the whole array); sum over the "
                 "classes of each row, then average over the samples: mean_n(−Σ_c t log p).", _cce_mean_over_classes),
@@ -334,7 +334,7 @@ def _focal_sum(t, p, alpha=0.25, gamma=2.0): return float(np.sum(_focal_terms(t,
 
 register(Spec(
     "focal_loss", ref.focal_loss, _focal_cases, rtol=CE_RTOL,
-    lesson="03_losses", kernels=("ann_core.losses._focal",),
+    lesson="03b_classification_losses", kernels=("ann_core.losses._focal",),
     mistakes=[
         Mistake("α and 1 − α are swapped (the articles' snippet has this bug): α_t = α for the "
                 "positives (y = 1) and 1 − α for the negatives (Lin et al. 2017).", _focal_alpha_swapped),
@@ -380,7 +380,7 @@ def _zo_axis0(t, p): return float(np.mean(np.not_equal(*_classes(t, p, 0))))
 
 register(Spec(
     "zero_one_loss", ref.zero_one_loss, _zero_one_cases,
-    lesson="03_losses",
+    lesson="03b_classification_losses",
     mistakes=[
         Mistake("this is the accuracy (fraction right); the 0-1 loss is the fraction WRONG, "
                 "1 − accuracy.", _zo_accuracy),
@@ -408,7 +408,7 @@ def _mse_grad_half_sse(t, p): return _f(p) - t
 
 register(Spec(
     "mse_grad", ref.mse_grad, _grad_regression_cases,
-    lesson="03_losses", kernels=("ann_core.losses._mse",),
+    lesson="03a_regression_losses", kernels=("ann_core.losses._mse",),
     mistakes=[
         Mistake("the 1/N is missing: MSE is a mean, so its gradient is 2 (y_pred − y_true) / N "
                 "with N = y_pred.size.", _mse_grad_no_n),
@@ -448,7 +448,7 @@ def _bce_grad_one_term(t, p): return -_f(t) / _f(p) / _f(p).size
 
 register(Spec(
     "binary_cross_entropy_grad", ref.binary_cross_entropy_grad, _binary_grad_cases, rtol=CE_RTOL,
-    lesson="03_losses", kernels=("ann_core.losses._bce",),
+    lesson="03b_classification_losses", kernels=("ann_core.losses._bce",),
     mistakes=[
         Mistake("the 1/N is missing: the loss is a mean over N = y_pred.size elements, so "
                 "each gradient entry is divided by N.", _bce_grad_terms),
@@ -478,7 +478,7 @@ def _one_hot_grad_cases(rng, hidden):
 register(Spec(
     "categorical_cross_entropy_grad", ref.categorical_cross_entropy_grad,
     _one_hot_grad_cases, rtol=CE_RTOL,
-    lesson="03_losses", kernels=("ann_core.losses._cce",),
+    lesson="03b_classification_losses", kernels=("ann_core.losses._cce",),
     mistakes=[
         Mistake("the 1/N is missing: the loss averages over the N samples (rows), so divide "
                 "−t / p by N.", _cce_grad_no_n),
@@ -502,7 +502,7 @@ def _mae_grad_abs(t, p): return np.abs(_f(p) - t) / _f(p).size
 
 register(Spec(
     "mae_grad", ref.mae_grad, _grad_regression_cases,  # random d: |d| > 0, never sign(d)'s kink
-    lesson="03_losses", kernels=("ann_core.losses._mae",),
+    lesson="03a_regression_losses", kernels=("ann_core.losses._mae",),
     mistakes=[
         Mistake("the 1/N is missing: MAE is a mean, so its gradient is sign(y_pred − y_true) / N "
                 "with N = y_pred.size.", _mae_grad_no_n),
@@ -542,7 +542,7 @@ def _huber_grad_sign(t, p, delta=1.0): return -ref.huber_grad(t, p, delta=delta)
 
 register(Spec(
     "huber_grad", ref.huber_grad, _huber_cases,
-    lesson="03_losses", kernels=("ann_core.losses._huber",),
+    lesson="03a_regression_losses", kernels=("ann_core.losses._huber",),
     mistakes=[
         Mistake("the 1/N is missing: Huber is a mean over N = y_pred.size elements, so divide "
                 "each entry by N.", _huber_grad_no_n),
@@ -592,7 +592,7 @@ def _scce_one_based(lab, p): return float(np.mean(-np.log(_true_class_p(np.asarr
 
 register(Spec(
     "sparse_categorical_cross_entropy", ref.sparse_categorical_cross_entropy, _sparse_cases,
-    lesson="03_losses", kernels=("ann_core.losses._sparse_cce",),
+    lesson="03b_classification_losses", kernels=("ann_core.losses._sparse_cce",),
     rtol=CE_RTOL,
     mistakes=[
         Mistake("p[:, labels] takes an (N, N) block (every row at every label); pick ONE entry "
