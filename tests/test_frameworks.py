@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -111,7 +112,8 @@ sys.meta_path.insert(0, _NotInstalled())
 
 def test_without_the_extra_the_lesson_skips_with_one_note():
     """The solution, run in a kernel where `import torch` and `import keras` fail (as without the extra):
-    every cell runs, one note says why and how to install, no framework output, the exercise passes."""
+    every cell runs, one note says why and how to install, no framework output, the exercise passes and the
+    learner's network still takes its steps."""
     nb = nbformat.read(SOLUTION, as_version=4)
     hide = nbformat.v4.new_code_cell(HIDE)
     nb.cells.insert(0, hide)
@@ -124,6 +126,7 @@ def test_without_the_extra_the_lesson_skips_with_one_note():
     assert not any("|Δ|max" in t or "accuracy" in t for t in texts), texts
     assert not any(o.output_type == "error" for c in code for o in c.outputs)
     assert "✔ torch_params: 3 checks passed" in "\n".join(texts)
+    assert "losses of your network: [2.5051 2.3132 2.2379 2.0992 2.0210]" in "\n".join(texts)  # NumPy only
     assert "1 of 1 exercises pass: 2/2 points" in texts[-1]
 
 
@@ -192,3 +195,25 @@ def test_the_numpy_side_is_the_learners_network_and_the_frameworks_agree_with_it
     assert all(float(r[3]) < 1e-6 and float(r[5]) < 1e-6 for r in rows)   # |Δ|max of Keras and PyTorch
     assert all(float(r[2]) < 1e-5 and float(r[4]) < 1e-5 for r in rows)   # |Δloss|
     assert float(rows[0][1]) > float(rows[-1][1])  # the loss falls over the five steps
+
+
+@pytest.mark.slow
+def test_an_untouched_lesson_14_shows_the_reference_only_under_the_label(tmp_path, monkeypatch):
+    """Run All on the released lesson next to the untouched lessons 01–11: the toolbox loads their stubs, and
+    the cells that need them run again with ann_core's reference, under the "▶ Meanwhile" label."""
+    from ann_core import toolbox
+
+    monkeypatch.setenv("ANN_MNIST_DIR", str(tmp_path / "no-mnist"))
+    for lesson in [*toolbox.lessons_before("14_frameworks"), "14_frameworks"]:
+        shutil.copytree(ROOT / "lessons" / lesson, tmp_path / lesson)
+    nb = nbformat.read(tmp_path / "14_frameworks" / "14_frameworks.ipynb", as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True, extra_arguments=KERNEL_ARGS,
+                   resources={"metadata": {"path": str(tmp_path / "14_frameworks")}}).execute()
+    texts = [_outputs(c) for c in nb.cells if c.cell_type == "code"]
+    assert any("29 of your functions loaded" in t for t in texts)  # the stubs of the untouched lessons
+    mine = next(t for t in texts if "losses of your network" in t)
+    assert "▶ Meanwhile, what this cell shows with ann_core's reference" in mine and "`train_step`" in mine
+    assert "losses of your network: [2.5051 2.3132 2.2379 2.0992 2.0210]" in mine  # the solution's figures
+    if importlib.util.find_spec("torch") and importlib.util.find_spec("keras"):
+        steps = next(t for t in texts if "Keras: |Δloss|" in t)
+        assert "▶ Meanwhile" in steps and "losses within 1e-5: True" in steps and "stopped even so" not in steps
