@@ -190,7 +190,8 @@ def test_the_numpy_side_is_the_learners_network_and_the_frameworks_agree_with_it
     assert "data: the stand-in: scikit-learn's 8×8 digits drawn at 28×28 (not MNIST)" in joined
     assert "training X (1437, 784)" in joined
     assert "every step: parameters within 1e-6 of yours: True; losses within 1e-5: True" in joined
-    rows = re.findall(r"^ +(\d) +(\d\.\d{4}) +(\S+) +(\S+) +(\S+) +(\S+)$", joined, flags=re.M)
+    rows = re.findall(r"^ +(\d) +(\d\.\d{4}) +Keras \|Δloss\| (\S+) \|Δ\|max (\S+) +"
+                      r"PyTorch \|Δloss\| (\S+) \|Δ\|max (\S+)$", joined, flags=re.M)
     assert [int(r[0]) for r in rows] == [1, 2, 3, 4, 5], joined
     assert all(float(r[3]) < 1e-6 and float(r[5]) < 1e-6 for r in rows)   # |Δ|max of Keras and PyTorch
     assert all(float(r[2]) < 1e-5 and float(r[4]) < 1e-5 for r in rows)   # |Δloss|
