@@ -1,12 +1,18 @@
-"""Lesson 14 (from scratch to a framework): ann_core.frameworks, and the lesson without the extra.
+"""Lesson 14 (from scratch to a framework): ann_core.frameworks, the learner's network, and the lesson without
+the extra.
 
-With the `frameworks` extra installed, nbval runs the solution notebook, whose cell asserts that
-Keras and PyTorch take the NumPy network's first Adam steps to within 1e-6. Here: the layouts, and
-that without the extra the lesson runs to its end with exactly one note and the exercise still graded.
+With the `frameworks` extra installed, nbval runs the solution notebook, whose cell asserts that Keras and
+PyTorch take the learner's network's first Adam steps to within 1e-6. Here: the layouts; the 784-input
+stand-in; that the solution's NumPy side is the learner's toolbox (ann_core's references of lessons 01–11
+held out of the notebook) and still agrees with both frameworks; and that without the extra the lesson runs
+to its end with exactly one note and the exercise still graded.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import re
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -57,6 +63,33 @@ def test_bad_params_are_refused():
         fw.torch_params([(np.ones((2, 3)), np.ones(2))])
 
 
+def test_upscale_8x8_puts_each_pixel_in_a_3x3_block_with_a_blank_frame():
+    X = np.arange(2 * 64, dtype=float).reshape(2, 64) / 127.0
+    big = fw.upscale_8x8(X).reshape(2, 28, 28)
+    assert big.shape == (2, 28, 28)
+    for r, c in [(0, 0), (3, 5), (7, 7)]:  # pixel (r, c) fills rows/columns 2 + 3r … 4 + 3r
+        np.testing.assert_array_equal(big[1, 2 + 3 * r:5 + 3 * r, 2 + 3 * c:5 + 3 * c], X[1, 8 * r + c])
+    frame = np.ones((28, 28), bool)
+    frame[2:26, 2:26] = False
+    assert not big[:, frame].any()
+    with pytest.raises(ValueError, match=r"rows of 64 pixels \(8×8 images\), got shape \(3, 49\)"):
+        fw.upscale_8x8(np.zeros((3, 49)))
+
+
+def test_digits_784_is_the_digits_split_at_mnists_shape():
+    from ann_core import datasets
+
+    X_train, y_train, X_test, y_test = datasets.digits()
+    B_train, b_train, B_test, b_test = fw.digits_784()
+    assert B_train.shape == (len(X_train), 784) and B_test.shape == (len(X_test), 784)
+    np.testing.assert_array_equal(b_train, y_train)
+    np.testing.assert_array_equal(b_test, y_test)
+    # the block centres (rows and columns 3, 6, …, 24) give the 8×8 images back
+    np.testing.assert_array_equal(B_test.reshape(-1, 28, 28)[:, 3:27:3, 3:27:3].reshape(-1, 64), X_test)
+    assert 0.0 <= B_train.min() and B_train.max() <= 1.0
+    np.testing.assert_array_equal(fw.digits_784()[0], B_train)  # deterministic
+
+
 def _outputs(cell) -> str:
     return "\n".join(o.get("text", "") if o.output_type == "stream" else str(o.get("data", {}).get("text/plain", ""))
                      for o in cell.outputs)
@@ -79,7 +112,8 @@ sys.meta_path.insert(0, _NotInstalled())
 
 def test_without_the_extra_the_lesson_skips_with_one_note():
     """The solution, run in a kernel where `import torch` and `import keras` fail (as without the extra):
-    every cell runs, one note says why and how to install, no framework output, the exercise passes."""
+    every cell runs, one note says why and how to install, no framework output, the exercise passes and the
+    learner's network still takes its steps."""
     nb = nbformat.read(SOLUTION, as_version=4)
     hide = nbformat.v4.new_code_cell(HIDE)
     nb.cells.insert(0, hide)
@@ -92,4 +126,95 @@ def test_without_the_extra_the_lesson_skips_with_one_note():
     assert not any("|Δ|max" in t or "accuracy" in t for t in texts), texts
     assert not any(o.output_type == "error" for c in code for o in c.outputs)
     assert "✔ torch_params: 3 checks passed" in "\n".join(texts)
+    assert "losses of your network: [2.5051 2.3132 2.2379 2.0992 2.0210]" in "\n".join(texts)  # NumPy only
     assert "1 of 1 exercises pass: 2/2 points" in texts[-1]
+
+
+# The learner-network path: every reference of lessons 01–11 that the toolbox replaces (and ann_core's own
+# network, layer and optimizer classes, which the lesson used before) raises when the notebook calls it.
+GUARD = """
+import sys
+from ann_core import activations, layers, losses, network, optimizers, training
+from ann_core.checks.training import EARLIER_REFERENCES
+
+def _held_out(dotted, fn):
+    def guarded(*args, **kwargs):
+        f = sys._getframe(1)
+        while f is not None and not f.f_globals.get("__name__", "").startswith("ann_core.checks"):
+            f = f.f_back
+        if f is None and not sys._getframe(1).f_globals.get("__name__", "").startswith("ann_core"):
+            raise RuntimeError(f"held out: {dotted} called from the notebook")
+        return fn(*args, **kwargs)
+    return guarded
+
+_MODULES = {"layers": layers, "activations": activations, "losses": losses, "network": network,
+            "optimizers": optimizers, "training": training}
+for dotted in EARLIER_REFERENCES + ("ann_core.training.train_step", "ann_core.training.fit"):
+    _, mod, name = dotted.split(".")
+    orig = getattr(_MODULES[mod], name)
+    setattr(_MODULES[mod], name, _held_out(dotted, orig))
+    for table in (activations.ACTIVATIONS, activations.DERIVATIVES, losses.LOSSES, losses.GRADIENTS):
+        for k, v in list(table.items()):
+            if v is orig:
+                table[k] = getattr(_MODULES[mod], name)
+for cls, names in ((layers.Dense, ("forward", "backward")), (network.Sequential, ("forward", "backward")),
+                   (optimizers.Optimizer, ("step",))):
+    for name in names:
+        setattr(cls, name, _held_out(f"{cls.__name__}.{name}", getattr(cls, name)))
+try:
+    losses.categorical_cross_entropy([[1.0]], [[1.0]])
+except RuntimeError as exc:
+    print("guard works:", exc)
+"""
+
+
+def test_the_numpy_side_is_the_learners_network_and_the_frameworks_agree_with_it(tmp_path, monkeypatch):
+    """The solution run with ann_core's references of lessons 01–11 held out of the notebook: the toolbox
+    computes the NumPy side, no cell fails or falls back to the reference, the data are the 784-pixel
+    stand-in (no MNIST here), and Keras and PyTorch agree with the learner's network to float32 precision."""
+    if not all(importlib.util.find_spec(m) for m in ("torch", "keras")):  # (importing keras here would pick
+        pytest.skip("the frameworks extra is not installed")              # its default backend, TensorFlow)
+    monkeypatch.setenv("ANN_MNIST_DIR", str(tmp_path / "no-mnist"))
+    nb = nbformat.read(SOLUTION, as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(GUARD))
+    NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True, extra_arguments=KERNEL_ARGS,
+                   resources={"metadata": {"path": str(SOLUTION.parent)}}).execute()
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    texts = [_outputs(c) for c in code]
+    assert "guard works: held out: ann_core.losses.categorical_cross_entropy" in texts[0]
+    errors = [(i, [o.get("evalue") for o in c.outputs if o.output_type == "error"]) for i, c in enumerate(code)
+              if any(o.output_type == "error" for o in c.outputs)]
+    assert errors == [], errors
+    assert not any("Meanwhile" in t for t in texts)
+    joined = "\n".join(texts)
+    assert "data: the stand-in: scikit-learn's 8×8 digits drawn at 28×28 (not MNIST)" in joined
+    assert "training X (1437, 784)" in joined
+    assert "every step: parameters within 1e-6 of yours: True; losses within 1e-5: True" in joined
+    rows = re.findall(r"^ +(\d) +(\d\.\d{4}) +Keras \|Δloss\| (\S+) \|Δ\|max (\S+) +"
+                      r"PyTorch \|Δloss\| (\S+) \|Δ\|max (\S+)$", joined, flags=re.M)
+    assert [int(r[0]) for r in rows] == [1, 2, 3, 4, 5], joined
+    assert all(float(r[3]) < 1e-6 and float(r[5]) < 1e-6 for r in rows)   # |Δ|max of Keras and PyTorch
+    assert all(float(r[2]) < 1e-5 and float(r[4]) < 1e-5 for r in rows)   # |Δloss|
+    assert float(rows[0][1]) > float(rows[-1][1])  # the loss falls over the five steps
+
+
+@pytest.mark.slow
+def test_an_untouched_lesson_14_shows_the_reference_only_under_the_label(tmp_path, monkeypatch):
+    """Run All on the released lesson next to the untouched lessons 01–11: the toolbox loads their stubs, and
+    the cells that need them run again with ann_core's reference, under the "▶ Meanwhile" label."""
+    from ann_core import toolbox
+
+    monkeypatch.setenv("ANN_MNIST_DIR", str(tmp_path / "no-mnist"))
+    for lesson in [*toolbox.lessons_before("14_frameworks"), "14_frameworks"]:
+        shutil.copytree(ROOT / "lessons" / lesson, tmp_path / lesson)
+    nb = nbformat.read(tmp_path / "14_frameworks" / "14_frameworks.ipynb", as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True, extra_arguments=KERNEL_ARGS,
+                   resources={"metadata": {"path": str(tmp_path / "14_frameworks")}}).execute()
+    texts = [_outputs(c) for c in nb.cells if c.cell_type == "code"]
+    assert any("29 of your functions loaded" in t for t in texts)  # the stubs of the untouched lessons
+    mine = next(t for t in texts if "losses of your network" in t)
+    assert "▶ Meanwhile, what this cell shows with ann_core's reference" in mine and "`train_step`" in mine
+    assert "losses of your network: [2.5051 2.3132 2.2379 2.0992 2.0210]" in mine  # the solution's figures
+    if importlib.util.find_spec("torch") and importlib.util.find_spec("keras"):
+        steps = next(t for t in texts if "Keras |Δloss|" in t)
+        assert "▶ Meanwhile" in steps and "losses within 1e-5: True" in steps and "stopped even so" not in steps
