@@ -1,6 +1,6 @@
 """The learner's toolbox: their own functions from earlier lessons, gathered in one notebook cell.
 
-Lessons 11 and 12 train a network whose every formula is the learner's own. Their first
+Lessons 11, 12 and 14 train a network whose every formula is the learner's own. Their first
 exercise cell starts with the cell magic ``%%toolbox`` (registered when this module is
 imported in IPython):
 

@@ -79,7 +79,7 @@ def progress(items: dict[str, float], namespace: dict, lesson: str = "", out=Non
     results = [(name, pts, *run_item(name, namespace)) for name, pts in items.items()]
     got = float(sum(pts for _, pts, ok, _ in results if ok))
     n_ok = sum(ok for *_, ok, _ in results)
-    width = max(len(n) for n in items) if items else 0
+    width = max((len(n) for n in [*items, *written]), default=0)
     print(f"{title} (the visible checks, run again now; the grader adds hidden tests):", file=out)
     for name, pts, ok, msg in results:
         mark, score = ("✔", pts) if ok else ("✘", 0)
