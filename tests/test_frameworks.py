@@ -2,10 +2,10 @@
 the extra.
 
 With the `frameworks` extra installed, nbval runs the solution notebook, whose cell asserts that Keras and
-PyTorch take the learner's network's first Adam steps to within 1e-6. Here: the layouts; the 784-input
-stand-in; that the solution's NumPy side is the learner's toolbox (ann_core's references of lessons 01–11
-held out of the notebook) and still agrees with both frameworks; and that without the extra the lesson runs
-to its end with exactly one note and the exercise still graded.
+PyTorch take the learner's network's first Adam steps to within 1e-5 (on the stand-in, 1e-6: checked below).
+Here: the layouts; the 784-input stand-in; that the solution's NumPy side is the learner's toolbox (ann_core's
+references of lessons 01–11 held out of the notebook) and still agrees with both frameworks; and that without
+the extra the lesson runs to its end with exactly one note and the exercise still graded.
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ def test_the_numpy_side_is_the_learners_network_and_the_frameworks_agree_with_it
     joined = "\n".join(texts)
     assert "data: the stand-in: scikit-learn's 8×8 digits drawn at 28×28 (not MNIST)" in joined
     assert "training X (1437, 784)" in joined
-    assert "every step: parameters within 1e-6 of yours: True; losses within 1e-5: True" in joined
+    assert "every step: parameters within 1e-5 of yours: True; losses within 1e-5: True" in joined
     rows = re.findall(r"^ +(\d) +(\d\.\d{4}) +Keras \|Δloss\| (\S+) \|Δ\|max (\S+) +"
                       r"PyTorch \|Δloss\| (\S+) \|Δ\|max (\S+)$", joined, flags=re.M)
     assert [int(r[0]) for r in rows] == [1, 2, 3, 4, 5], joined
