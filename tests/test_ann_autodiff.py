@@ -152,10 +152,10 @@ def test_a_valid_order_other_than_depth_first_passes():
         for k, v in nodes.items():
             for pid in {id(p) for p in v.parents}:
                 children[pid].append(k)
-        ready = sorted(k for k, d in indegree.items() if d == 0)
+        ready = [k for k, d in indegree.items() if d == 0]  # the leaves, in the order they were found
         out = []
         while ready:
-            k = ready.pop()
+            k = ready.pop(0)  # first in, first out: breadth-first from the leaves, unlike a depth-first search
             out.append(nodes[k])
             for c in children[k]:
                 indegree[c] -= 1
