@@ -169,6 +169,8 @@ def users(withheld: tuple) -> frozenset[str]:
     directly or through another (``losses.sparse_categorical_cross_entropy_grad`` over a withheld
     ``_sparse_cce``): what a demo cell cannot use while the lesson is graded. Read from ann_core's
     own code objects (the global names, and ``module.attr`` pairs, each one reads)."""
+    from ann_core.checks.withhold import code_names
+
     funcs = {}
     for info in pkgutil.iter_modules(ann_core.__path__):
         if info.name == "checks" or info.name.startswith("_"):
@@ -187,7 +189,7 @@ def users(withheld: tuple) -> frozenset[str]:
         for dotted, fn in funcs.items():
             if dotted in held:
                 continue
-            names = _code_names(fn.__code__)
+            names = code_names(fn.__code__)
             reads = set()
             for n in names:
                 obj = fn.__globals__.get(n)
@@ -199,11 +201,6 @@ def users(withheld: tuple) -> frozenset[str]:
                 held.add(dotted)
                 grown = True
     return frozenset(held)
-
-
-def _code_names(code) -> set[str]:
-    """Global names a code object (and the code nested in it) reads."""
-    return set(code.co_names).union(*(_code_names(c) for c in code.co_consts if inspect.iscode(c)))
 
 
 def names_flow(source: str) -> tuple[set[str], set[str]] | None:

@@ -90,15 +90,24 @@ def run_nbgrader(lessons, submissions: Path, work: Path) -> float:
     return time.perf_counter() - t0
 
 
-def _registered_then_timed(command, submissions: Path, work: Path) -> float:
-    """Seconds for ``command(SUBMISSIONS)``, run after ``command`` on an empty class, which makes
-    the gradebook and registers the lessons, as nbgrader's ``generate_assignment`` does before
-    its clock above (a fresh gradebook costs nbgrader's ``alembic heads`` subprocess, 1.6 s)."""
+def _registered_then_measured(command, submissions: Path, work: Path) -> tuple[float, float]:
+    """Wall and CPU seconds (all processes, ``RUSAGE_CHILDREN``) for ``command(SUBMISSIONS)``, run after
+    ``command`` on an empty class, which makes the gradebook and registers the lessons, as nbgrader's
+    ``generate_assignment`` does before its clock above (a fresh gradebook costs nbgrader's
+    ``alembic heads`` subprocess, 1.6 s)."""
+    import resource
+
     (work / "nobody").mkdir(exist_ok=True)
     subprocess.run(command(work / "nobody"), cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    t0 = time.perf_counter()
+    before, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     subprocess.run(command(submissions), cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+    wall, after = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def _registered_then_timed(command, submissions: Path, work: Path) -> float:
+    """Wall seconds of ``_registered_then_measured``."""
+    return _registered_then_measured(command, submissions, work)[0]
 
 
 def run_grade(lessons, submissions: Path, work: Path, workers: int, unsafe: bool = False) -> float:
@@ -142,22 +151,14 @@ sys.exit(main(sys.argv[1:]))
 
 
 def own_work_cost(lessons, submissions: Path, work: Path, rounds: int) -> dict:
-    """CPU and wall seconds of ``grade --workers 1`` as shipped and with nothing withheld, alternated;
-    each from a gradebook with the lessons registered (an empty class graded first, not timed)."""
-    import resource
-
+    """CPU and wall seconds of ``grade --workers 1`` as shipped and with nothing withheld, alternated."""
     only = [a for lesson in lessons for a in ("--lesson", lesson)]
-    (work / "nobody").mkdir(exist_ok=True)
     figures: dict[str, list] = {"withheld": [], "nothing_withheld": []}
     for k in range(rounds):
         for kind, head in [("withheld", ["-m", "autograder"]), ("nothing_withheld", ["-c", NOTHING_WITHHELD])]:
             def command(who, out=work / f"own-{kind}-{k}", head=head):
                 return [sys.executable, *head, "grade", str(who), "--workers", "1", "--out", str(out), "--quiet", *only]
-            subprocess.run(command(work / "nobody"), cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-            before, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
-            subprocess.run(command(submissions), cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-            wall, after = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            wall, cpu = _registered_then_measured(command, submissions, work)
             figures[kind].append({"cpu": cpu, "wall": wall})
     return figures
 

@@ -64,12 +64,12 @@ def _lesson_modules() -> list:
     return [importlib.import_module(n) for n in names if n.startswith(__package__ + ".")]
 
 
-def _code_names(code) -> set[str]:
+def code_names(code) -> set[str]:
     """Global names a code object (and the code nested in it) reads."""
     names = set(code.co_names)
     for const in code.co_consts:
         if inspect.iscode(const):
-            names |= _code_names(const)
+            names |= code_names(const)
     return names
 
 
@@ -95,7 +95,7 @@ def _unneeded(mod) -> list[str]:
         obj = own[name]
         codes = [obj.__code__] if inspect.isfunction(obj) else [
             f.__code__ for f in (getattr(v, "__func__", v) for v in vars(obj).values()) if inspect.isfunction(f)]
-        todo += [n for c in codes for n in _code_names(c) if n in own and n not in reached]
+        todo += [n for c in codes for n in code_names(c) if n in own and n not in reached]
         todo += [c.__name__ for c in getattr(obj, "__mro__", ())[1:] if c.__name__ in own]
     return [name for name in own if name not in reached]
 
